@@ -1,0 +1,9 @@
+//! The pure core: preprocessing maths, datasets and splits, metrics, a seeded RNG.
+//!
+//! Nothing here knows about burn or the browser, so it is tested natively and reused unchanged by
+//! the CLI and the web app.
+
+pub mod dataset;
+pub mod metrics;
+pub mod preprocess;
+pub mod rng;

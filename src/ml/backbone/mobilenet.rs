@@ -1,0 +1,189 @@
+//! MobileNetV2 (Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", 2018),
+//! laid out exactly as torchvision's `mobilenet_v2` so its ImageNet weights load one to one.
+//!
+//! torchvision numbers the feature extractor's stages `features.0` to `features.18`: stage 0 is
+//! the stem convolution, stages 1–17 the inverted residual blocks, stage 18 the final 1x1
+//! convolution to 1280 channels. Every method here that takes a stage index uses that numbering,
+//! so "features up to stage k" means the output of `features[..=k]`.
+
+use super::conv_norm::{ConvNorm, ConvNormConfig};
+use super::inverted_residual::{InvertedResidual, InvertedResidualConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+
+/// Number of stages of the feature extractor (`features.0` to `features.18`).
+pub const STAGES: usize = 19;
+/// Index of the last stage, whose pooled output is the 1280-d feature vector.
+pub const LAST_STAGE: usize = STAGES - 1;
+/// Width of the pooled feature vector.
+pub const FEATURE_DIM: usize = 1280;
+
+/// torchvision's inverted residual settings: expansion `t`, channels `c`, repeats `n`, stride `s`.
+const SETTINGS: [(usize, usize, usize, usize); 7] = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+];
+
+/// Output channels of each stage, `features.0` to `features.18`.
+pub fn stage_channels() -> [usize; STAGES] {
+    let mut out = [0; STAGES];
+    out[0] = 32;
+    let mut i = 1;
+    for (_, c, n, _) in SETTINGS {
+        for _ in 0..n {
+            out[i] = c;
+            i += 1;
+        }
+    }
+    out[LAST_STAGE] = FEATURE_DIM;
+    out
+}
+
+/// Output side, in pixels, of each stage for a 224x224 input.
+pub fn stage_resolution(stage: usize) -> usize {
+    // Strides 2 happen at stages 0, 2, 4, 7 and 14.
+    let halvings = [0usize, 2, 4, 7, 14]
+        .iter()
+        .filter(|&&s| s <= stage)
+        .count();
+    224 >> halvings
+}
+
+/// MobileNetV2 with its ImageNet classifier.
+#[derive(Module, Debug)]
+pub struct MobileNetV2 {
+    /// `features.0`: 3x3 stride-2 convolution, 3 -> 32 channels.
+    pub stem: ConvNorm,
+    /// `features.1` to `features.17`.
+    pub blocks: Vec<InvertedResidual>,
+    /// `features.18`: 1x1 convolution, 320 -> 1280 channels.
+    pub last: ConvNorm,
+    /// `classifier.1`: 1280 -> `num_classes` (the dropout before it is a no-op at inference).
+    pub classifier: Linear,
+}
+
+/// Shape of a [`MobileNetV2`].
+#[derive(Config, Debug)]
+pub struct MobileNetV2Config {
+    /// Classes of the classifier (1000 for ImageNet).
+    #[config(default = 1000)]
+    pub num_classes: usize,
+}
+
+impl MobileNetV2Config {
+    /// Builds the network with randomly initialised weights on `device`; load a record to make
+    /// it the pretrained backbone.
+    pub fn init(&self, device: &Device) -> MobileNetV2 {
+        let mut blocks = Vec::with_capacity(STAGES - 2);
+        let mut channels_in = 32;
+        for (t, c, n, s) in SETTINGS {
+            for i in 0..n {
+                let stride = if i == 0 { s } else { 1 };
+                blocks.push(InvertedResidualConfig::new(channels_in, c, stride, t).init(device));
+                channels_in = c;
+            }
+        }
+        MobileNetV2 {
+            stem: ConvNormConfig::new(3, 32).with_stride(2).init(device),
+            blocks,
+            last: ConvNormConfig::new(channels_in, FEATURE_DIM)
+                .with_kernel(1)
+                .init(device),
+            classifier: LinearConfig::new(FEATURE_DIM, self.num_classes).init(device),
+        }
+    }
+}
+
+impl MobileNetV2 {
+    /// Applies stages `from..=to` (torchvision numbering).
+    ///
+    /// `[B, C_{from-1}, H, W] -> [B, C_to, H', W']`; with `from == 0` the input is the normalised
+    /// image `[B, 3, 224, 224]`.
+    pub fn forward_stages(&self, mut x: Tensor<4>, from: usize, to: usize) -> Tensor<4> {
+        assert!(
+            from <= to && to < STAGES,
+            "stages {from}..={to} out of range"
+        );
+        for stage in from..=to {
+            x = match stage {
+                0 => self.stem.forward(x),
+                LAST_STAGE => self.last.forward(x),
+                k => self.blocks[k - 1].forward(x),
+            };
+        }
+        x
+    }
+
+    /// Globally pooled features of stage `to`: `[B, 3, 224, 224] -> [B, C_to]`.
+    pub fn features_until(&self, images: Tensor<4>, to: usize) -> Tensor<2> {
+        global_pool(self.forward_stages(images, 0, to))
+    }
+
+    /// The 1280-d pooled features the head is trained on: `[B, 3, 224, 224] -> [B, 1280]`.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        self.features_until(images, LAST_STAGE)
+    }
+
+    /// ImageNet logits: `[B, 3, 224, 224] -> [B, num_classes]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.classifier.forward(self.features(images))
+    }
+
+    /// Keeps every batch normalisation in inference mode, even on an autodiff device.
+    pub fn freeze_norm_stats(self) -> Self {
+        MobileNetV2 {
+            stem: self.stem.freeze_norm_stats(),
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(InvertedResidual::freeze_norm_stats)
+                .collect(),
+            last: self.last.freeze_norm_stats(),
+            classifier: self.classifier,
+        }
+    }
+}
+
+/// Mean over the spatial axes: `[B, C, H, W] -> [B, C]`.
+pub fn global_pool(x: Tensor<4>) -> Tensor<2> {
+    let [b, c, _, _] = x.dims();
+    x.mean_dim(3).mean_dim(2).reshape([b, c])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_table_matches_torchvision() {
+        let c = stage_channels();
+        assert_eq!(c[0], 32);
+        assert_eq!(c[1], 16);
+        assert_eq!(c[13], 96);
+        assert_eq!(c[17], 320);
+        assert_eq!(c[18], 1280);
+        assert_eq!(stage_resolution(0), 112);
+        assert_eq!(stage_resolution(13), 14);
+        assert_eq!(stage_resolution(18), 7);
+    }
+
+    #[test]
+    fn shapes_through_the_network() {
+        let device = Device::flex();
+        let net = MobileNetV2Config::new().with_num_classes(5).init(&device);
+        assert_eq!(net.blocks.len(), 17);
+        let x = Tensor::<4>::zeros([2, 3, 224, 224], &device);
+        let cut = net.forward_stages(x.clone(), 0, 13);
+        assert_eq!(cut.dims(), [2, 96, 14, 14]);
+        assert_eq!(
+            net.forward_stages(cut, 14, LAST_STAGE).dims(),
+            [2, 1280, 7, 7]
+        );
+        assert_eq!(net.forward(x).dims(), [2, 5]);
+    }
+}

@@ -1,0 +1,90 @@
+//! The trainable part of a Whisker model: the unfrozen last stages of the backbone (if any) and
+//! the head. Training only ever touches this module; the frozen stages before it run once per
+//! photo and their output is cached.
+
+use super::backbone::conv_norm::ConvNorm;
+use super::backbone::inverted_residual::InvertedResidual;
+use super::backbone::mobilenet::{LAST_STAGE, MobileNetV2, global_pool};
+use super::head::Head;
+use burn::prelude::*;
+
+/// Fine-tuned backbone stages followed by the head.
+#[derive(Module, Debug)]
+pub struct Classifier {
+    /// Fine-tuned inverted residual blocks, stages `cut + 1 ..= 17` (empty without fine-tuning).
+    pub blocks: Vec<InvertedResidual>,
+    /// The fine-tuned final 1x1 convolution (stage 18), when any stage is fine-tuned.
+    pub last: Option<ConvNorm>,
+    /// The classifier head on the pooled 1280-d features.
+    pub head: Head,
+}
+
+/// The frozen stage whose output a [`Classifier`] fine-tuning its last `blocks` inverted residual
+/// blocks takes as input. Fine-tuning `n >= 1` blocks also fine-tunes stage 18 (the 1x1
+/// convolution to 1280 channels), which every block's output passes through.
+pub fn cut_stage(fine_tune_blocks: usize) -> usize {
+    if fine_tune_blocks == 0 {
+        LAST_STAGE
+    } else {
+        LAST_STAGE - 1 - fine_tune_blocks
+    }
+}
+
+/// Most inverted residual blocks that can be fine-tuned (stages 2..=17; the cached activations of
+/// stage 1 would take 800 kB a photo).
+pub const MAX_FINE_TUNE_BLOCKS: usize = 16;
+
+impl Classifier {
+    /// A classifier that fine-tunes the backbone's last `fine_tune_blocks` blocks, starting from
+    /// the backbone's weights, with `head` on top. Batch normalisation stays in inference mode.
+    pub fn new(backbone: &MobileNetV2, fine_tune_blocks: usize, head: Head) -> Self {
+        assert!(fine_tune_blocks <= MAX_FINE_TUNE_BLOCKS);
+        let cut = cut_stage(fine_tune_blocks);
+        let blocks = if fine_tune_blocks == 0 {
+            Vec::new()
+        } else {
+            // Stage k is blocks[k - 1].
+            backbone.blocks[cut..]
+                .iter()
+                .cloned()
+                .map(InvertedResidual::freeze_norm_stats)
+                .collect()
+        };
+        let last = (fine_tune_blocks > 0).then(|| backbone.last.clone().freeze_norm_stats());
+        Classifier { blocks, last, head }
+    }
+
+    /// Number of fine-tuned inverted residual blocks.
+    pub fn fine_tune_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// The backbone stage whose output this classifier takes.
+    pub fn input_stage(&self) -> usize {
+        cut_stage(self.blocks.len())
+    }
+
+    /// Class logits from the cut stage's activations, with an optional dropout mask for the
+    /// head's hidden layer: `[B, C_cut, H, W] -> [B, classes]`. Without fine-tuning the input is
+    /// the pooled features as `[B, 1280, 1, 1]`.
+    pub fn forward_masked(&self, x: Tensor<4>, mask: Option<Tensor<2>>) -> Tensor<2> {
+        let features = self.features(x);
+        self.head.forward_masked(features, mask)
+    }
+
+    /// Class logits: `[B, C_cut, H, W] -> [B, classes]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward_masked(x, None)
+    }
+
+    /// Pooled features after the fine-tuned stages: `[B, C_cut, H, W] -> [B, 1280]`.
+    pub fn features(&self, mut x: Tensor<4>) -> Tensor<2> {
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        if let Some(last) = &self.last {
+            x = last.forward(x);
+        }
+        global_pool(x)
+    }
+}

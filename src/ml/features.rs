@@ -1,0 +1,183 @@
+//! Feature extraction with the frozen backbone, and a per-photo cache so each photo goes through
+//! the backbone once: adding a photo later costs one photo, and head epochs never re-run it.
+
+use super::backbone::mobilenet::{
+    LAST_STAGE, MobileNetV2, global_pool, stage_channels, stage_resolution,
+};
+use super::error::MlError;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use std::collections::HashMap;
+
+/// Photos per backbone pass. WebGPU's default 128 MiB storage-buffer limit is exceeded by the
+/// first block's `[32, 96, 112, 112]` f32 activation, so stay at 16 or fewer.
+pub const EXTRACT_BATCH: usize = 16;
+
+/// Shape `[C, H, W]` of one photo's cached activations at `stage`. The last stage is pooled
+/// (`[1280, 1, 1]`): the head only ever sees its mean.
+pub fn cached_shape(stage: usize) -> [usize; 3] {
+    if stage == LAST_STAGE {
+        [stage_channels()[LAST_STAGE], 1, 1]
+    } else {
+        let r = stage_resolution(stage);
+        [stage_channels()[stage], r, r]
+    }
+}
+
+/// Runs the frozen backbone up to stage `cut` on preprocessed photos, `batch` photos at a time.
+///
+/// `inputs`: each `[3, 224, 224]` (see [`crate::core::preprocess::Preprocess::apply`]).
+/// Returns one flattened `cached_shape(cut)` buffer per photo. `pause` is awaited after every
+/// stage: the browser yields to its event loop there, so that on the CPU backend (which computes
+/// each stage eagerly on the main thread) no task runs long; natively it does nothing.
+pub async fn extract(
+    backbone: &MobileNetV2,
+    inputs: &[&[f32]],
+    cut: usize,
+    batch: usize,
+    device: &Device,
+    pause: &mut impl AsyncFnMut(),
+) -> Result<Vec<Vec<f32>>, MlError> {
+    let per_input = 3 * 224 * 224;
+    let per_output: usize = cached_shape(cut).iter().product();
+    let mut out = Vec::with_capacity(inputs.len());
+    for chunk in inputs.chunks(batch.clamp(1, EXTRACT_BATCH)) {
+        let mut flat = Vec::with_capacity(chunk.len() * per_input);
+        for input in chunk {
+            if input.len() != per_input {
+                return Err(MlError::BadSetting(format!(
+                    "a preprocessed photo holds {} values, expected {per_input}",
+                    input.len()
+                )));
+            }
+            flat.extend_from_slice(input);
+        }
+        let mut x =
+            Tensor::<4>::from_data(TensorData::new(flat, [chunk.len(), 3, 224, 224]), device);
+        for stage in 0..=cut {
+            x = backbone.forward_stages(x, stage, stage);
+            pause().await;
+        }
+        let y = if cut == LAST_STAGE {
+            global_pool(x).reshape([chunk.len(), per_output])
+        } else {
+            x.reshape([chunk.len(), per_output])
+        };
+        out.extend(super::trainer::read_rows(y).await?);
+    }
+    Ok(out)
+}
+
+/// Cached activations per photo key, for one backbone and one cut stage.
+#[derive(Debug, Default, Clone)]
+pub struct FeatureCache {
+    stage: usize,
+    entries: HashMap<String, Vec<f32>>,
+}
+
+impl FeatureCache {
+    /// An empty cache for activations of `stage`.
+    pub fn new(stage: usize) -> Self {
+        Self {
+            stage,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// The stage whose activations are cached.
+    pub fn stage(&self) -> usize {
+        self.stage
+    }
+
+    /// Cached activations of a photo.
+    pub fn get(&self, key: &str) -> Option<&[f32]> {
+        self.entries.get(key).map(Vec::as_slice)
+    }
+
+    /// Whether a photo's activations are cached.
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Stores a photo's activations.
+    pub fn insert(&mut self, key: String, activations: Vec<f32>) {
+        self.entries.insert(key, activations);
+    }
+
+    /// Forgets a photo (it was removed).
+    pub fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+
+    /// Number of cached photos.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Stacks the activations of `keys` into one `[N, C, H, W]` tensor. Every key must be cached.
+    pub fn stack(&self, keys: &[&str], device: &Device) -> Result<Tensor<4>, MlError> {
+        let shape = cached_shape(self.stage);
+        let mut flat = Vec::with_capacity(keys.len() * shape.iter().product::<usize>());
+        for key in keys {
+            let v = self
+                .get(key)
+                .ok_or_else(|| MlError::BadSetting(format!("photo {key} was never extracted")))?;
+            flat.extend_from_slice(v);
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(flat, [keys.len(), shape[0], shape[1], shape[2]]),
+            device,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::backbone::MobileNetV2Config;
+
+    #[test]
+    fn cached_shapes() {
+        assert_eq!(cached_shape(18), [1280, 1, 1]);
+        assert_eq!(cached_shape(15), [160, 7, 7]);
+        assert_eq!(cached_shape(13), [96, 14, 14]);
+    }
+
+    #[test]
+    fn extract_matches_direct_features_and_caches() {
+        let device = Device::flex();
+        let net = MobileNetV2Config::new().init(&device);
+        let a: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 7) as f32 / 7.0).collect();
+        let b: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 5) as f32 / 5.0).collect();
+        let out =
+            crate::block_on(extract(&net, &[&a, &b], 18, 8, &device, &mut async || {})).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].len(), 1280);
+        let x = Tensor::<4>::from_data(TensorData::new(b.clone(), [1, 3, 224, 224]), &device);
+        let direct: Vec<f32> = net
+            .features(x)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        let diff = direct
+            .iter()
+            .zip(&out[1])
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "batching changed features by {diff}");
+
+        let mut cache = FeatureCache::new(18);
+        cache.insert("a".into(), out[0].clone());
+        cache.insert("b".into(), out[1].clone());
+        assert_eq!(
+            cache.stack(&["b", "a"], &device).unwrap().dims(),
+            [2, 1280, 1, 1]
+        );
+        assert!(cache.stack(&["c"], &device).is_err());
+    }
+}

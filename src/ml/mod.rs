@@ -1,0 +1,14 @@
+//! The ML layer: everything that runs on a burn device, written once for CPU, native GPU and
+//! WebGPU in the browser (burn 0.22 picks the backend from the `Device` value at run time).
+
+pub mod backbone;
+pub mod classifier;
+pub mod error;
+pub mod features;
+pub mod head;
+pub mod model_file;
+pub mod pipeline;
+pub mod trainer;
+pub mod weights;
+
+pub use error::MlError;

@@ -1,0 +1,200 @@
+//! The trained model file: one safetensors file holding the [`Classifier`] (head, and the
+//! fine-tuned backbone stages if any) plus metadata saying what it needs to run.
+//!
+//! The frozen backbone is not stored: it is the pretrained record, identified by
+//! [`ModelMeta::backbone`] and [`ModelMeta::weights_sha256`], or, for the random-backbone
+//! baseline, regenerated from [`ModelMeta::random_backbone_seed`].
+
+use super::backbone::MobileNetV2Config;
+use super::classifier::Classifier;
+use super::error::MlError;
+use super::head::HeadConfig;
+use super::weights::{BACKBONE_ID, TORCHVISION_SHA256};
+use crate::core::preprocess::Preprocess;
+use crate::core::rng::Rng;
+use burn::prelude::*;
+use burn::store::{ModuleSnapshot, bridge};
+use burn::tensor::{DType, TensorData};
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Value of the `format` metadata key in every Whisker model file.
+pub const FORMAT: &str = "whisker-model";
+/// Version of the layout below; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a model file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Layout version, [`FORMAT_VERSION`] when written by this build.
+    pub format_version: u32,
+    /// Class names, in output order.
+    pub classes: Vec<String>,
+    /// The backbone the head was trained on ([`BACKBONE_ID`]).
+    pub backbone: String,
+    /// sha256 of the pretrained weights the backbone records come from.
+    pub weights_sha256: String,
+    /// `Some(seed)` when the backbone was randomly initialised (the transfer baseline).
+    pub random_backbone_seed: Option<u64>,
+    /// Fine-tuned inverted residual blocks stored in the file.
+    pub fine_tune_blocks: usize,
+    /// Hidden units of the head, if it has a hidden layer.
+    pub hidden: Option<usize>,
+    /// Input preprocessing: resize, crop (input size) and normalisation.
+    pub preprocess: Preprocess,
+}
+
+impl ModelMeta {
+    /// Metadata for a model trained on the pretrained backbone.
+    pub fn new(classes: Vec<String>, fine_tune_blocks: usize, hidden: Option<usize>) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            classes,
+            backbone: BACKBONE_ID.into(),
+            weights_sha256: TORCHVISION_SHA256.into(),
+            random_backbone_seed: None,
+            fine_tune_blocks,
+            hidden,
+            preprocess: Preprocess::default(),
+        }
+    }
+}
+
+/// Serialises a trained classifier and its metadata to safetensors bytes.
+pub fn to_bytes(classifier: &Classifier, meta: &ModelMeta) -> Result<Vec<u8>, MlError> {
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for t in classifier.collect(None, None, false) {
+        let name = t.name.clone();
+        let data =
+            bridge::into_data(t).map_err(|e| MlError::model_file("model", format!("{e:?}")))?;
+        let shape = data.shape().to_vec();
+        let values = data
+            .try_into_vec_as::<f32>()
+            .map_err(|e| MlError::model_file("model", format!("{e:?}")))?;
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((name, shape, bytes));
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| MlError::model_file("model", e))?;
+    let info = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        (
+            "whisker".to_string(),
+            serde_json::to_string(meta).map_err(|e| MlError::model_file("model", e))?,
+        ),
+    ]);
+    safetensors::serialize(views, Some(info)).map_err(|e| MlError::model_file("model", e))
+}
+
+/// Reads only the metadata of a model file; `name` is used in errors.
+pub fn read_meta(name: &str, bytes: &[u8]) -> Result<ModelMeta, MlError> {
+    let not_ours = || MlError::model_file(name, "not a Whisker model file");
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|_| not_ours())?;
+    let info = header.metadata().as_ref().ok_or_else(not_ours)?;
+    if info.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(not_ours());
+    }
+    let meta: ModelMeta = serde_json::from_str(info.get("whisker").ok_or_else(not_ours)?)
+        .map_err(|e| MlError::model_file(name, format!("damaged metadata: {e}")))?;
+    if meta.format_version > FORMAT_VERSION {
+        return Err(MlError::model_file(
+            name,
+            format!(
+                "made by a newer Whisker (format {}, this one reads up to {FORMAT_VERSION})",
+                meta.format_version
+            ),
+        ));
+    }
+    if meta.classes.len() < 2 {
+        return Err(MlError::model_file(name, "fewer than two classes"));
+    }
+    Ok(meta)
+}
+
+/// Reads a model file back: the classifier (on `device`) and its metadata.
+pub fn from_bytes(
+    name: &str,
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(Classifier, ModelMeta), MlError> {
+    let meta = read_meta(name, bytes)?;
+    let file = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| MlError::model_file(name, format!("damaged: {e}")))?;
+    // A skeleton of the right shape; every value is then overwritten from the file.
+    let skeleton_backbone = MobileNetV2Config::new().init(device);
+    let head = HeadConfig::new(super::backbone::FEATURE_DIM, meta.classes.len())
+        .with_hidden(meta.hidden)
+        .init(&mut Rng::new(0), device);
+    let mut classifier = Classifier::new(&skeleton_backbone, meta.fine_tune_blocks, head);
+    let mut tensors = Vec::new();
+    for (key, view) in file.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(MlError::model_file(
+                name,
+                format!("tensor {key} is not f32"),
+            ));
+        }
+        let data =
+            TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), DType::F32);
+        tensors.push(bridge::from_data(data, key, None));
+    }
+    let result = classifier.apply(tensors, None, None, false);
+    if let Some(e) = result.errors.first() {
+        return Err(MlError::model_file(name, format!("{e:?}")));
+    }
+    if let Some((missing, _)) = result.missing.first() {
+        return Err(MlError::model_file(
+            name,
+            format!("tensor {missing} is missing"),
+        ));
+    }
+    Ok((classifier, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_predictions_and_meta() {
+        let device = Device::flex();
+        let backbone = MobileNetV2Config::new().init(&device);
+        let head = HeadConfig::new(1280, 3)
+            .with_hidden(Some(8))
+            .init(&mut Rng::new(4), &device);
+        let classifier = Classifier::new(&backbone, 1, head);
+        let meta = ModelMeta::new(vec!["a".into(), "b".into(), "c".into()], 1, Some(8));
+        let bytes = to_bytes(&classifier, &meta).unwrap();
+        let (back, meta2) = from_bytes("m.safetensors", &bytes, &device).unwrap();
+        assert_eq!(meta, meta2);
+        let cut = crate::ml::classifier::cut_stage(1);
+        let x = backbone.forward_stages(Tensor::<4>::ones([2, 3, 224, 224], &device), 0, cut);
+        let a = classifier.forward(x.clone()).into_data();
+        let b = back.forward(x).into_data();
+        a.assert_eq(&b, true);
+    }
+
+    #[test]
+    fn foreign_files_are_refused() {
+        let device = Device::flex();
+        let err = from_bytes("x.bin", b"hello", &device).unwrap_err();
+        assert!(err.to_string().contains("not a Whisker model"), "{err}");
+        // A valid safetensors file that is not ours.
+        let other = safetensors::serialize(
+            [(
+                "w",
+                TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).unwrap(),
+            )],
+            None,
+        )
+        .unwrap();
+        let err = from_bytes("other.safetensors", &other, &device).unwrap_err();
+        assert!(err.to_string().contains("not a Whisker model"), "{err}");
+    }
+}
