@@ -88,3 +88,56 @@ impl Classifier {
         global_pool(x)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rng::Rng;
+    use crate::ml::backbone::MobileNetV2Config;
+    use crate::ml::head::HeadConfig;
+    use burn::optim::{AdamWConfig, GradientsParams};
+
+    fn running_mean(c: &Classifier) -> Vec<f32> {
+        c.last
+            .as_ref()
+            .unwrap()
+            .norm
+            .running_mean
+            .value()
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn cut_stages() {
+        assert_eq!(cut_stage(0), 18);
+        assert_eq!(cut_stage(1), 16);
+        assert_eq!(cut_stage(3), 14);
+    }
+
+    /// Fine-tuning updates weights but never the BatchNorm running statistics.
+    #[test]
+    fn fine_tuning_keeps_batchnorm_statistics() {
+        let device = Device::flex();
+        let backbone = MobileNetV2Config::new().init(&device);
+        let head = HeadConfig::new(1280, 2).init(&mut Rng::new(0), &device);
+        let ad = device.clone().autodiff();
+        let model = Classifier::new(&backbone, 1, head).fork(&ad).train();
+        assert_eq!(model.fine_tune_blocks(), 1);
+        assert_eq!(model.input_stage(), 16);
+        let before = running_mean(&model);
+        let weight_before = model.blocks[0].project.conv.weight.val().into_data();
+
+        let x = Tensor::<4>::random([4, 160, 7, 7], burn::tensor::Distribution::Default, &ad);
+        let loss = model.forward(x).mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let model = AdamWConfig::new().init().step(1e-2, model, grads);
+
+        assert_eq!(running_mean(&model), before);
+        assert_ne!(
+            model.blocks[0].project.conv.weight.val().into_data(),
+            weight_before
+        );
+    }
+}

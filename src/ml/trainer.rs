@@ -305,3 +305,125 @@ fn cross_entropy(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
         .sum()
         .mul_scalar(-1.0 / b as f32)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::head::HeadConfig;
+
+    /// Two linearly separable classes of "pooled features" `[N, 8, 1, 1]`.
+    fn toy(n: usize, device: &Device) -> (Tensor<4>, Vec<usize>) {
+        let mut rng = Rng::new(9);
+        let labels: Vec<usize> = (0..n).map(|i| i % 2).collect();
+        let values: Vec<f32> = labels
+            .iter()
+            .flat_map(|&l| {
+                let sign = if l == 0 { 1.0 } else { -1.0 };
+                (0..8)
+                    .map(|j| if j == 0 { sign } else { 0.3 * rng.normal() })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        (
+            Tensor::from_data(TensorData::new(values, [n, 8, 1, 1]), device),
+            labels,
+        )
+    }
+
+    fn classifier(hidden: Option<usize>, device: &Device) -> Classifier {
+        Classifier {
+            blocks: Vec::new(),
+            last: None,
+            head: HeadConfig::new(8, 2)
+                .with_hidden(hidden)
+                .init(&mut Rng::new(1), device),
+        }
+    }
+
+    fn train(config: PhaseConfig, hidden: Option<usize>) -> (Vec<EpochStats>, usize) {
+        let device = Device::flex();
+        let (x, labels) = toy(40, &device);
+        let split = crate::core::dataset::stratified_split(&labels, 0.25, 3);
+        let mut t =
+            Trainer::new(classifier(hidden, &device), x, labels, 2, split, config, 5).unwrap();
+        while !t.finished() {
+            crate::block_on(t.step()).unwrap();
+        }
+        let history = t.history().to_vec();
+        let (_, best) = t.into_best();
+        (history, best)
+    }
+
+    #[test]
+    fn learns_a_separable_problem() {
+        let config = PhaseConfig {
+            epochs: 40,
+            learning_rate: 1e-2,
+            batch_size: 8,
+            patience: 0,
+            ..PhaseConfig::default()
+        };
+        let (history, best) = train(config, Some(16));
+        let last = history.last().unwrap();
+        assert_eq!(history.len(), 40);
+        assert!(last.train_loss < history[0].train_loss / 2.0, "{history:?}");
+        assert_eq!(last.val_accuracy, Some(1.0));
+        assert!(best >= 1);
+    }
+
+    #[test]
+    fn same_seed_same_training() {
+        let config = PhaseConfig {
+            epochs: 5,
+            ..PhaseConfig::default()
+        };
+        assert_eq!(train(config.clone(), Some(4)).0, train(config, Some(4)).0);
+    }
+
+    #[test]
+    fn early_stopping_ends_and_keeps_the_best_epoch() {
+        // Validation photos carry the opposite labels: the better the fit, the worse the
+        // validation loss, so patience 2 must stop training at epoch 3 and keep epoch 1.
+        let device = Device::flex();
+        let (x, mut labels) = toy(40, &device);
+        let split = crate::core::dataset::stratified_split(&labels, 0.25, 3);
+        for &i in &split.val {
+            labels[i] = 1 - labels[i];
+        }
+        let config = PhaseConfig {
+            epochs: 50,
+            learning_rate: 1e-2,
+            batch_size: 8,
+            patience: 2,
+            ..PhaseConfig::default()
+        };
+        let mut t =
+            Trainer::new(classifier(None, &device), x, labels, 2, split, config, 5).unwrap();
+        while !t.finished() {
+            crate::block_on(t.step()).unwrap();
+        }
+        assert_eq!(t.history().len(), 3);
+        let (_, best) = t.into_best();
+        assert_eq!(best, 1);
+    }
+
+    #[test]
+    fn empty_training_set_is_an_error() {
+        let device = Device::flex();
+        let (x, labels) = toy(4, &device);
+        let split = Split {
+            train: vec![],
+            val: vec![0, 1, 2, 3],
+        };
+        let err = Trainer::new(
+            classifier(None, &device),
+            x,
+            labels,
+            2,
+            split,
+            PhaseConfig::default(),
+            0,
+        );
+        assert!(matches!(err, Err(MlError::NoTrainingPhotos)));
+    }
+}

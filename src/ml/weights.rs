@@ -137,8 +137,11 @@ pub fn load_record(
 /// A randomly initialised backbone, the same for a given seed on every platform: the baseline
 /// that shows how much the pretrained weights help (positive or negative transfer).
 ///
-/// Follows torchvision's initialisation: convolutions Kaiming-normal in `fan_out` mode, BatchNorm
-/// identity (running mean 0, variance 1), classifier normal with std 0.01.
+/// Convolutions are Kaiming-normal in `fan_in` mode (per group), BatchNorm is identity (running
+/// mean 0, variance 1), the classifier normal with std 0.01. torchvision's own `fan_out` mode
+/// relies on BatchNorm in training mode to rescale: with inference-mode BatchNorm its depthwise
+/// layers shrink activations by their channel count each, and the features vanish to zero by
+/// stage 10, which would make the baseline meaningless. `fan_in` keeps their scale.
 pub fn random_backbone(seed: u64, device: &Device) -> MobileNetV2 {
     use crate::core::rng::Rng;
     use burn::store::bridge;
@@ -155,7 +158,7 @@ pub fn random_backbone(seed: u64, device: &Device) -> MobileNetV2 {
             let std = if t.name == "classifier.weight" {
                 0.01
             } else {
-                (2.0 / (shape[0] * shape[2] * shape[3]) as f32).sqrt()
+                (2.0 / (shape[1] * shape[2] * shape[3]) as f32).sqrt()
             };
             let values: Vec<f32> = (0..n).map(|_| rng.normal() * std).collect();
             bridge::from_data(TensorData::new(values, shape), t.name, None)
@@ -258,6 +261,29 @@ mod tests {
         let c = random_backbone(2, &device).features(x).into_data();
         a.assert_eq(&b, true);
         assert_ne!(a, c);
+    }
+
+    /// The baseline's features must still tell inputs apart (they vanished with fan_out init).
+    #[test]
+    fn random_backbone_features_do_not_vanish() {
+        let device = Device::flex();
+        let net = random_backbone(42, &device);
+        let x = Tensor::<4>::random(
+            [2, 3, 224, 224],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let f = net
+            .features(x)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        let (a, b) = f.split_at(1280);
+        let diff = a.iter().zip(b).map(|(p, q)| (p - q).abs()).sum::<f32>() / 1280.0;
+        assert!(
+            diff > 0.01,
+            "features of different inputs differ by only {diff}"
+        );
     }
 
     #[test]
