@@ -43,12 +43,14 @@ fn main() {
     let record = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("static/models")
         .join(RECORD_F32);
-    let mut backends: Vec<(&str, Device)> = vec![("burn-flex (CPU)", Device::flex())];
-    #[cfg(feature = "wgpu")]
-    backends.push((
-        "burn-wgpu",
-        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
-    ));
+    let backends: Vec<(&str, Device)> = vec![
+        ("burn-flex (CPU)", Device::flex()),
+        #[cfg(feature = "wgpu")]
+        (
+            "burn-wgpu",
+            Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        ),
+    ];
     for (name, device) in backends {
         let net = load_record_file(&record, &device).unwrap();
         let run = || {
