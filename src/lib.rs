@@ -7,8 +7,6 @@
 
 pub mod core;
 pub mod ml;
-#[cfg(target_arch = "wasm32")]
-pub mod web;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
