@@ -7,6 +7,8 @@
 
 pub mod core;
 pub mod ml;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

@@ -6,7 +6,7 @@
 use super::backbone::{MobileNetV2, MobileNetV2Config};
 use super::error::MlError;
 use burn::prelude::*;
-use burn::store::{ApplyResult, BurnpackStore, HalfPrecisionAdapter, KeyRemapper, ModuleSnapshot};
+use burn::store::{ApplyResult, BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot};
 use burn::tensor::Bytes;
 
 /// Identifies the pretrained backbone in model files.
@@ -82,7 +82,7 @@ pub fn torchvision_key_patterns() -> Vec<(String, String)> {
 /// Loads torchvision's MobileNetV2 state dict (`.pth`) through burn-store's PyTorch reader.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_torchvision(path: &std::path::Path, device: &Device) -> Result<MobileNetV2, MlError> {
-    use burn::store::PytorchStore;
+    use burn::store::{KeyRemapper, PytorchStore};
     let name = path.display().to_string();
     let remapper = KeyRemapper::from_patterns(torchvision_key_patterns())
         .map_err(|e| MlError::weights(&name, e.to_string()))?;
@@ -236,7 +236,7 @@ mod tests {
     fn patterns_cover_every_stage() {
         let p = torchvision_key_patterns();
         assert_eq!(p.len(), 5 + 4 + 16 * 6);
-        let remap = KeyRemapper::from_patterns(p).unwrap();
+        let remap = burn::store::KeyRemapper::from_patterns(p).unwrap();
         let _ = remap;
     }
 

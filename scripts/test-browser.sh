@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Browser tests: builds the web app with Trunk (release, offline), then runs
+#  1. the component tests (tests/web.rs, wasm-bindgen-test in headless Chromium via ChromeDriver),
+#  2. the end-to-end test (tests/e2e/, Playwright driving the system Chromium): 5 cats + 5 dogs
+#     from ../shared/data/pets (or $WHISKER_DATA), train, predict, on the CPU path and on WebGPU.
+# Expects scripts/setup.sh to have run (tools, crates, weights, node_modules).
+# WHISKER_E2E_BACKENDS=cpu limits the end-to-end test to one backend (WebGPU on SwiftShader is
+# the slow one: several minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# wasm builds get their own target directory, so they never wait on a native build's lock.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/web}
+
+[[ -s static/models/mobilenet_v2.f16.bpk ]] \
+  || { echo "test-browser: static/models/mobilenet_v2.f16.bpk is missing: run scripts/setup-weights.sh" >&2; exit 1; }
+[[ -d node_modules/playwright-core ]] \
+  || { echo "test-browser: node_modules/playwright-core is missing: run npm ci" >&2; exit 1; }
+
+echo "== trunk build --release"
+trunk build --release
+
+echo "== component tests (wasm-bindgen-test, headless Chromium)"
+# Release, like the Trunk build, so both share compiled crates.
+CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)} WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180} \
+  cargo test --release --offline --target wasm32-unknown-unknown --test web
+
+echo "== end-to-end test (Playwright, headless Chromium)"
+node --test --test-reporter=spec tests/e2e/

@@ -1,0 +1,31 @@
+//! Which backend runs the network: the WebGPU adapter's name, or the CPU and why.
+
+use crate::web::state::AppState;
+use crate::web::words;
+use leptos::prelude::*;
+
+#[component]
+pub fn BackendBadge() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let kind = move || state.backend.with(|b| b.as_ref().map(|b| b.kind.id()));
+    let text = move || {
+        state
+            .backend
+            .with(|b| b.as_ref().map(words::backend_label))
+            .unwrap_or_else(|| "Looking for a GPU…".to_string())
+    };
+    let note = move || state.backend.with(|b| b.as_ref().map(words::backend_note));
+    view! {
+        <div
+            class="badge"
+            class:badge-gpu=move || kind() == Some("webgpu")
+            class:badge-cpu=move || kind() == Some("cpu")
+            data-testid="backend"
+            data-backend=kind
+            title=note
+        >
+            <span class="badge-dot" aria-hidden="true"></span>
+            <span class="badge-text">{text}</span>
+        </div>
+    }
+}

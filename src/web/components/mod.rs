@@ -1,0 +1,14 @@
+//! The page's components, one per file.
+
+pub mod backend_badge;
+pub mod class_card;
+pub mod curves;
+pub mod file_picker;
+pub mod load_banner;
+pub mod photo_grid;
+pub mod photo_thumb;
+pub mod predict_panel;
+pub mod progress_bar;
+pub mod results;
+pub mod settings;
+pub mod train_panel;

@@ -1,0 +1,162 @@
+//! Results: validation accuracy, per-class accuracy and the confusion matrix.
+
+use crate::web::state::{AppState, Report, TrainStatus};
+use crate::web::words;
+use leptos::prelude::*;
+
+fn shade(count: usize, row_total: usize) -> String {
+    let f = if row_total == 0 {
+        0.0
+    } else {
+        count as f64 / row_total as f64
+    };
+    format!("rgba(79, 70, 229, {:.2})", 0.08 + 0.72 * f)
+}
+
+#[component]
+fn ReportView(report: Report) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let stale = move || {
+        let now = state.snapshot();
+        state
+            .trained_on
+            .with(|t| t.as_ref().is_some_and(|t| *t != now))
+    };
+    let accuracy_text = report
+        .val_accuracy
+        .map(words::percent)
+        .unwrap_or_else(|| "n/a".into());
+    let accuracy_note = if report.val_count > 0 {
+        format!(
+            "of {} held-out photos recognised by a model trained on the other {}; the final model then learned from all {}",
+            report.val_count,
+            report.train_count,
+            words::photos(report.train_count + report.val_count)
+        )
+    } else {
+        "no photos were held out to check the model: raise the validation share in the settings"
+            .into()
+    };
+    let timing = format!(
+        "{} through the network in {}, training took {} ({}).",
+        words::photos(report.extracted),
+        words::seconds(report.extract_seconds),
+        words::seconds(report.train_seconds),
+        if report.backend == "webgpu" {
+            "WebGPU"
+        } else {
+            "CPU"
+        },
+    );
+    let per_class = report
+        .classes
+        .iter()
+        .zip(&report.per_class)
+        .map(|(name, acc)| {
+            let width = format!("{:.1}%", acc.unwrap_or(0.0) * 100.0);
+            view! {
+                <li class="class-accuracy" data-testid="class-accuracy">
+                    <span class="name">{name.clone()}</span>
+                    <span class="bar">
+                        <span class="bar-fill" style:width=width></span>
+                    </span>
+                    <span class="value">{acc.map(words::percent).unwrap_or_else(|| "n/a".into())}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let header = report
+        .classes
+        .iter()
+        .map(|c| view! { <th scope="col">{c.clone()}</th> })
+        .collect_view();
+    let rows = report
+        .classes
+        .iter()
+        .zip(&report.confusion)
+        .enumerate()
+        .map(|(t, (name, row))| {
+            let total: usize = row.iter().sum();
+            let cells = row
+                .iter()
+                .enumerate()
+                .map(|(p, &n)| {
+                    view! {
+                        <td class:diagonal=t == p style:background-color=shade(n, total)>
+                            {n}
+                        </td>
+                    }
+                })
+                .collect_view();
+            view! {
+                <tr>
+                    <th scope="row">{name.clone()}</th>
+                    {cells}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section
+            class="card results"
+            data-testid="train-done"
+            data-backend=report.backend
+            data-extract-seconds=format!("{:.3}", report.extract_seconds)
+            data-train-seconds=format!("{:.3}", report.train_seconds)
+            data-extracted=report.extracted
+        >
+            <div class="score">
+                <span class="score-value" data-testid="val-accuracy">
+                    {accuracy_text}
+                </span>
+                <span class="score-note">{accuracy_note}</span>
+            </div>
+            {report
+                .stopped
+                .then(|| {
+                    view! {
+                        <p class="note">"Stopped early: this is the best model found until then."</p>
+                    }
+                })}
+            <Show when=stale>
+                <p class="note" data-testid="stale">
+                    "Your classes or photos changed since this training. Train again to use them."
+                </p>
+            </Show>
+            <div class="results-grid">
+                <div>
+                    <h3>"Accuracy per class"</h3>
+                    <ul class="per-class">{per_class}</ul>
+                </div>
+                <div>
+                    <h3>"Confusion matrix"</h3>
+                    <table class="confusion" data-testid="confusion">
+                        <caption>"Rows: the true class. Columns: what the model said."</caption>
+                        <thead>
+                            <tr>
+                                <th></th>
+                                {header}
+                            </tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            </div>
+            <p class="timing">{timing}</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn Results() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        if state.train.get() != TrainStatus::Finished {
+            return None;
+        }
+        state
+            .report
+            .get()
+            .map(|report| view! { <ReportView report=report /> })
+    }
+}

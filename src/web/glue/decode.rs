@@ -1,0 +1,126 @@
+//! Decoding a user's photo with the browser's own decoders: `createImageBitmap` (EXIF orientation
+//! applied, downscaled with high quality so the shorter side is about [`SHORT_SIDE`] pixels),
+//! then the pixels through an `OffscreenCanvas`.
+
+use super::js;
+use thiserror::Error;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    ImageBitmap, ImageBitmapOptions, ImageOrientation, OffscreenCanvas,
+    OffscreenCanvasRenderingContext2d, PremultiplyAlpha, ResizeQuality,
+};
+
+/// Shorter side, in pixels, photos are downscaled to before preprocessing (which resizes to 256
+/// with an antialiased filter: starting from ~2x that keeps the result faithful and cheap).
+pub const SHORT_SIDE: u32 = 512;
+
+/// Largest file accepted, in bytes.
+pub const MAX_FILE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+
+/// Why a photo could not be read.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum DecodeError {
+    /// Not an image, or a format this browser cannot decode.
+    #[error("{name} is not an image this browser can read")]
+    NotAnImage { name: String },
+    /// The file is too large to be a sensible photo.
+    #[error("{name} is too large ({megabytes:.0} MB)")]
+    TooLarge { name: String, megabytes: f64 },
+    /// Decoding worked but reading the pixels failed (e.g. out of memory).
+    #[error("could not read the pixels of {name}: {detail}")]
+    Pixels { name: String, detail: String },
+}
+
+/// Decoded RGBA pixels, row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rgba {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+/// The size `(w, h)` scaled down so the shorter side is `short` (never scaled up).
+pub fn downscaled(width: u32, height: u32, short: u32) -> (u32, u32) {
+    let s = width.min(height);
+    if s <= short || s == 0 {
+        return (width, height);
+    }
+    let scale = short as f64 / s as f64;
+    let w = ((width as f64 * scale).round() as u32).max(1);
+    let h = ((height as f64 * scale).round() as u32).max(1);
+    (w, h)
+}
+
+/// Decodes an image file (or any blob) into RGBA pixels, upright, shorter side at most
+/// [`SHORT_SIDE`].
+pub async fn decode_blob(blob: &web_sys::Blob, name: &str) -> Result<Rgba, DecodeError> {
+    if blob.size() > MAX_FILE_BYTES {
+        return Err(DecodeError::TooLarge {
+            name: name.to_string(),
+            megabytes: blob.size() / 1024.0 / 1024.0,
+        });
+    }
+    let not_an_image = |_e: JsValue| DecodeError::NotAnImage {
+        name: name.to_string(),
+    };
+    let pixels_error = |e: JsValue| DecodeError::Pixels {
+        name: name.to_string(),
+        detail: js::describe(&e),
+    };
+    let window = js::window();
+    let options = ImageBitmapOptions::new();
+    options.set_image_orientation(ImageOrientation::FromImage);
+    options.set_premultiply_alpha(PremultiplyAlpha::None);
+    let promise = window
+        .create_image_bitmap_with_blob_and_image_bitmap_options(blob, &options)
+        .map_err(not_an_image)?;
+    let bitmap: ImageBitmap = JsFuture::from(promise)
+        .await
+        .map_err(not_an_image)?
+        .dyn_into()
+        .map_err(not_an_image)?;
+    let (w, h) = (bitmap.width(), bitmap.height());
+    if w == 0 || h == 0 {
+        bitmap.close();
+        return Err(DecodeError::NotAnImage {
+            name: name.to_string(),
+        });
+    }
+    let (tw, th) = downscaled(w, h, SHORT_SIDE);
+    let bitmap = if (tw, th) != (w, h) {
+        options.set_resize_width(tw);
+        options.set_resize_height(th);
+        options.set_resize_quality(ResizeQuality::High);
+        let promise = window
+            .create_image_bitmap_with_image_bitmap_and_image_bitmap_options(&bitmap, &options)
+            .map_err(pixels_error)?;
+        let small: ImageBitmap = JsFuture::from(promise)
+            .await
+            .map_err(pixels_error)?
+            .dyn_into()
+            .map_err(pixels_error)?;
+        bitmap.close();
+        small
+    } else {
+        bitmap
+    };
+    let result = read_pixels(&bitmap, tw, th).map_err(pixels_error);
+    bitmap.close();
+    result
+}
+
+fn read_pixels(bitmap: &ImageBitmap, width: u32, height: u32) -> Result<Rgba, JsValue> {
+    let canvas = OffscreenCanvas::new(width, height)?;
+    let context: OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or_else(|| JsValue::from_str("no 2d context"))?
+        .dyn_into()?;
+    context.draw_image_with_image_bitmap(bitmap, 0.0, 0.0)?;
+    let data = context.get_image_data(0.0, 0.0, width as f64, height as f64)?;
+    Ok(Rgba {
+        width,
+        height,
+        pixels: data.data().0,
+    })
+}

@@ -1,0 +1,292 @@
+//! The page's reactive state. Everything here is a signal (cheap to copy, shared by context);
+//! the heavy data (photo inputs, features, models) lives in `photos` and `engine`.
+
+use super::engine::BackendInfo;
+use super::photos::{self, PhotoId};
+use crate::ml::pipeline::{Phase, TrainSettings};
+use crate::ml::trainer::PhaseConfig;
+use leptos::prelude::*;
+
+/// A photo shown in a class card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Photo {
+    pub id: PhotoId,
+    pub file_name: String,
+    /// Object URL of the file, for the thumbnail.
+    pub thumb: String,
+}
+
+/// One class: a name and its photos.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassEntry {
+    /// Stable id (for keyed lists), not shown.
+    pub id: u64,
+    pub name: RwSignal<String>,
+    pub photos: RwSignal<Vec<Photo>>,
+    /// Photos still being decoded.
+    pub pending: RwSignal<usize>,
+    /// Files that could not be used, in plain words.
+    pub problems: RwSignal<Vec<String>>,
+}
+
+impl ClassEntry {
+    /// A new empty class named `name`.
+    pub fn new(name: &str) -> Self {
+        Self {
+            id: photos::next_id(),
+            name: RwSignal::new(name.to_string()),
+            photos: RwSignal::new(Vec::new()),
+            pending: RwSignal::new(0),
+            problems: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// Removes a photo and forgets its data.
+    pub fn remove_photo(&self, id: PhotoId) {
+        let mut removed = None;
+        self.photos.update(|v| {
+            if let Some(i) = v.iter().position(|p| p.id == id) {
+                removed = Some(v.remove(i));
+            }
+        });
+        if let Some(p) = removed {
+            photos::forget(p.id);
+            photos::revoke_url(&p.thumb);
+        }
+    }
+
+    /// Forgets all photos (the class is being deleted).
+    pub fn clear(&self) {
+        for p in self.photos.get_untracked() {
+            photos::forget(p.id);
+            photos::revoke_url(&p.thumb);
+        }
+        self.photos.set(Vec::new());
+    }
+}
+
+/// Loading the network.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadState {
+    /// Starting the device.
+    Device,
+    /// Downloading the weights.
+    Download { received: u64, total: Option<u64> },
+    /// Building and warming up.
+    Preparing,
+    /// Ready to train.
+    Ready,
+    /// Loading failed: what to tell the user.
+    Failed(String),
+}
+
+/// One point of the training curves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochPoint {
+    pub phase: Phase,
+    pub epoch: usize,
+    pub train_loss: f32,
+    pub val_loss: Option<f32>,
+    pub train_accuracy: f32,
+    pub val_accuracy: Option<f32>,
+}
+
+/// A running training, as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    /// Short title of the current phase.
+    pub title: String,
+    /// Details ("photo 3 of 10").
+    pub detail: String,
+    /// Overall progress, 0 to 100.
+    pub percent: f64,
+}
+
+/// The training panel's status.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainStatus {
+    /// Nothing running.
+    Idle,
+    /// Running.
+    Running(RunView),
+    /// Finished (results are in [`AppState::report`]).
+    Finished,
+    /// Training could not run or failed: what to tell the user.
+    Failed(String),
+}
+
+/// The results of the last training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub classes: Vec<String>,
+    /// Validation accuracy in `[0, 1]`, if photos were held out.
+    pub val_accuracy: Option<f32>,
+    pub per_class: Vec<Option<f32>>,
+    /// `confusion[t][p]`.
+    pub confusion: Vec<Vec<usize>>,
+    pub train_count: usize,
+    pub val_count: usize,
+    pub stopped: bool,
+    pub extracted: usize,
+    pub extract_seconds: f64,
+    pub train_seconds: f64,
+    pub backend: &'static str,
+}
+
+/// A photo dropped on the predict panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionRow {
+    pub key: u64,
+    pub file_name: String,
+    pub thumb: String,
+    pub status: PredictionStatus,
+}
+
+/// Where a prediction is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PredictionStatus {
+    Pending,
+    Done {
+        classes: Vec<String>,
+        probabilities: Vec<f32>,
+    },
+    Failed(String),
+}
+
+/// The training settings as typed by the user (validated when training starts).
+#[derive(Debug, Clone, Copy)]
+pub struct SettingsForm {
+    pub epochs: RwSignal<String>,
+    pub learning_rate: RwSignal<String>,
+    pub batch_size: RwSignal<String>,
+    pub fine_tune_blocks: RwSignal<String>,
+    pub fine_tune_epochs: RwSignal<String>,
+    /// Percent of each class's photos held out.
+    pub val_percent: RwSignal<String>,
+}
+
+impl Default for SettingsForm {
+    fn default() -> Self {
+        let d = TrainSettings::default();
+        Self {
+            epochs: RwSignal::new(d.head.epochs.to_string()),
+            learning_rate: RwSignal::new(format!("{}", d.head.learning_rate)),
+            batch_size: RwSignal::new(d.head.batch_size.to_string()),
+            fine_tune_blocks: RwSignal::new(d.fine_tune_blocks.to_string()),
+            fine_tune_epochs: RwSignal::new(d.fine_tune.epochs.to_string()),
+            val_percent: RwSignal::new(format!("{}", (d.val_share * 100.0).round())),
+        }
+    }
+}
+
+impl SettingsForm {
+    /// The settings, or what is wrong with them in plain words.
+    pub fn parse(&self) -> Result<TrainSettings, String> {
+        fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+            s.trim()
+                .parse::<T>()
+                .map_err(|_| format!("“{}” is not a valid {what}.", s.trim()))
+        }
+        let d = TrainSettings::default();
+        let epochs: usize = num(&self.epochs.get_untracked(), "number of epochs")?;
+        let lr: f64 = num(&self.learning_rate.get_untracked(), "learning rate")?;
+        let batch: usize = num(&self.batch_size.get_untracked(), "batch size")?;
+        let blocks: usize = num(&self.fine_tune_blocks.get_untracked(), "number of blocks")?;
+        let ft_epochs: usize = num(&self.fine_tune_epochs.get_untracked(), "number of epochs")?;
+        let val: f32 = num(&self.val_percent.get_untracked(), "percentage")?;
+        let settings = TrainSettings {
+            head: PhaseConfig {
+                epochs,
+                learning_rate: lr,
+                batch_size: batch,
+                ..d.head
+            },
+            fine_tune: PhaseConfig {
+                epochs: ft_epochs.max(1),
+                // Fine-tuning pretrained blocks wants a rate ~10x below the head's.
+                learning_rate: lr / 10.0,
+                batch_size: batch,
+                ..d.fine_tune
+            },
+            fine_tune_blocks: blocks,
+            val_share: val / 100.0,
+            ..d
+        };
+        settings
+            .validate()
+            .map_err(|e| super::words::ml_error(&e))?;
+        Ok(settings)
+    }
+}
+
+/// Everything the components share, provided as context by the app.
+#[derive(Debug, Clone, Copy)]
+pub struct AppState {
+    pub classes: RwSignal<Vec<ClassEntry>>,
+    pub load: RwSignal<LoadState>,
+    pub backend: RwSignal<Option<BackendInfo>>,
+    pub train: RwSignal<TrainStatus>,
+    pub stop_requested: RwSignal<bool>,
+    pub settings: SettingsForm,
+    pub history: RwSignal<Vec<EpochPoint>>,
+    /// Epochs planned for the running or last training (head + fine-tuning), for the curves' axis.
+    pub planned_epochs: RwSignal<usize>,
+    pub report: RwSignal<Option<Report>>,
+    /// Photos and class names the last model was trained on, to tell when it is out of date.
+    pub trained_on: RwSignal<Option<Snapshot>>,
+    pub predictions: RwSignal<Vec<PredictionRow>>,
+}
+
+/// Class names with their photos, in order: what a model was trained on.
+pub type Snapshot = Vec<(String, Vec<PhotoId>)>;
+
+impl AppState {
+    /// The initial state: two classes, "Cat" and "Not cat".
+    pub fn new() -> Self {
+        Self {
+            classes: RwSignal::new(vec![ClassEntry::new("Cat"), ClassEntry::new("Not cat")]),
+            load: RwSignal::new(LoadState::Device),
+            backend: RwSignal::new(None),
+            train: RwSignal::new(TrainStatus::Idle),
+            stop_requested: RwSignal::new(false),
+            settings: SettingsForm::default(),
+            history: RwSignal::new(Vec::new()),
+            planned_epochs: RwSignal::new(0),
+            report: RwSignal::new(None),
+            trained_on: RwSignal::new(None),
+            predictions: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// Class names and photo ids as they are now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.classes.with(|classes| {
+            classes
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.get().trim().to_string(),
+                        c.photos.with(|p| p.iter().map(|p| p.id).collect()),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// Whether training is running.
+    pub fn is_training(&self) -> bool {
+        matches!(self.train.get(), TrainStatus::Running(_))
+    }
+
+    /// Total photos still being decoded.
+    pub fn pending_photos(&self) -> usize {
+        self.classes
+            .with(|c| c.iter().map(|c| c.pending.get()).sum())
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}

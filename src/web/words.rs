@@ -1,0 +1,166 @@
+//! Typed errors and states into plain words for people. The only place the UI's sentences about
+//! failures are written.
+
+use super::engine::{BackendInfo, BackendKind, CpuReason, LoadError, TrainError};
+use super::glue::decode::DecodeError;
+use super::glue::fetch::FetchError;
+use super::photos::PhotoError;
+use crate::core::dataset::DatasetError;
+use crate::ml::MlError;
+
+/// The backend badge's text.
+pub fn backend_label(info: &BackendInfo) -> String {
+    match (&info.kind, &info.cpu_reason) {
+        (BackendKind::WebGpu, _) => match &info.adapter {
+            Some(a) => format!("WebGPU · {}", a.name),
+            None => "WebGPU".to_string(),
+        },
+        (BackendKind::Cpu, Some(CpuReason::NoWebGpu | CpuReason::NoAdapter))
+        | (BackendKind::Cpu, None) => "CPU (no WebGPU in this browser)".to_string(),
+        (BackendKind::Cpu, Some(CpuReason::Asked)) => "CPU (chosen in the address)".to_string(),
+        (BackendKind::Cpu, Some(CpuReason::SoftwareAdapter(_))) => {
+            "CPU (no hardware WebGPU)".to_string()
+        }
+        (BackendKind::Cpu, Some(CpuReason::InitFailed(_))) => {
+            "CPU (WebGPU failed to start)".to_string()
+        }
+    }
+}
+
+/// A longer explanation of the backend choice (the badge's tooltip).
+pub fn backend_note(info: &BackendInfo) -> String {
+    match &info.cpu_reason {
+        None => "Training and predictions run on your GPU through WebGPU. Add ?backend=cpu to the address to use the CPU instead.".to_string(),
+        Some(CpuReason::Asked) => "The address asks for the CPU (?backend=cpu). Everything works, just more slowly than on a GPU.".to_string(),
+        Some(CpuReason::NoWebGpu) => "This browser has no WebGPU, so Whisker runs on the CPU. Everything works, just more slowly.".to_string(),
+        Some(CpuReason::NoAdapter) => "WebGPU offered no GPU (it may be switched off or your GPU blocklisted), so Whisker runs on the CPU.".to_string(),
+        Some(CpuReason::SoftwareAdapter(name)) => format!(
+            "The only WebGPU device here is a software renderer ({name}), which is slower than the CPU path. Add ?backend=webgpu to the address to use it anyway."
+        ),
+        Some(CpuReason::InitFailed(detail)) => format!(
+            "WebGPU is there but could not be started ({detail}), so Whisker runs on the CPU."
+        ),
+    }
+}
+
+/// Why a photo was not added.
+pub fn photo_error(e: &PhotoError) -> String {
+    match e {
+        PhotoError::Decode(DecodeError::NotAnImage { name }) => {
+            format!(
+                "“{name}” isn't a photo this browser can open. Use JPEG, PNG, WebP or GIF files."
+            )
+        }
+        PhotoError::Decode(DecodeError::TooLarge { name, megabytes }) => {
+            format!("“{name}” is too large ({megabytes:.0} MB). Use photos under 64 MB.")
+        }
+        PhotoError::Decode(DecodeError::Pixels { name, .. }) => {
+            format!(
+                "“{name}” could not be read (the browser may be out of memory). Try again, or use a smaller photo."
+            )
+        }
+        PhotoError::Preprocess { name, .. } => format!("“{name}” has no usable pixels."),
+    }
+}
+
+/// Why the network could not be loaded.
+pub fn load_error(e: &LoadError) -> String {
+    match e {
+        LoadError::Fetch(FetchError::Status { status: 404, url }) => format!(
+            "The network's weights ({url}) are missing on the server. If you run Whisker yourself, run scripts/setup-weights.sh and rebuild."
+        ),
+        LoadError::Fetch(FetchError::Status { status, .. }) => format!(
+            "The server refused to send the network's weights (HTTP {status}). Reload the page to try again."
+        ),
+        LoadError::Fetch(FetchError::Network { .. }) => "The network's weights could not be downloaded: the server is unreachable. Check that it is still running, then reload the page.".to_string(),
+        LoadError::Fetch(FetchError::Body { received, .. }) => format!(
+            "The download of the network's weights broke off after {}. Reload the page to try again.",
+            bytes(*received)
+        ),
+        LoadError::Weights(_) => "The network's weights file is damaged or from another version of Whisker. Reload the page; if this keeps happening, rebuild the weights with scripts/setup-weights.sh.".to_string(),
+        LoadError::Warmup(_) => "The network failed its first test run on this device. Add ?backend=cpu to the address to use the CPU instead.".to_string(),
+    }
+}
+
+/// Why training did not run or stopped.
+pub fn train_error(e: &TrainError) -> String {
+    match e {
+        TrainError::Dataset(DatasetError::TooFewClasses(_)) => {
+            "Whisker needs at least two classes to tell apart. Add another class.".to_string()
+        }
+        TrainError::Dataset(DatasetError::EmptyClass(name)) => format!(
+            "The class “{name}” has no photos yet. Add some (5 or more works best), or delete the class."
+        ),
+        TrainError::Dataset(DatasetError::DuplicateClass(name)) => {
+            format!("Two classes are called “{name}”. Give each class its own name.")
+        }
+        TrainError::UnnamedClass(i) => format!("Class {} has no name. Give it one.", i + 1),
+        TrainError::Ml(e) => ml_error(e),
+        TrainError::MissingPhoto(_) => {
+            "A photo was removed while training started. Press Train again.".to_string()
+        }
+        TrainError::Stopped => "Training stopped before it began: nothing was trained.".to_string(),
+    }
+}
+
+/// An error of the ML layer during training or prediction.
+pub fn ml_error(e: &MlError) -> String {
+    match e {
+        MlError::NoTrainingPhotos => "There are too few photos to keep some aside for checking. Add more photos, or lower the validation share in the settings.".to_string(),
+        MlError::BadSetting(m) => {
+            let mut s = capitalise(m);
+            if !s.ends_with('.') {
+                s.push('.');
+            }
+            s
+        }
+        MlError::Read(_) => "The device stopped responding while computing. Reload the page and try again; if it keeps happening, add ?backend=cpu to the address.".to_string(),
+        MlError::Weights { .. } | MlError::ModelFile { .. } => {
+            "The network's weights are damaged. Reload the page.".to_string()
+        }
+    }
+}
+
+/// `1234567` bytes as "1.2 MB".
+pub fn bytes(n: u64) -> String {
+    if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else if n >= 1_000 {
+        format!("{:.0} kB", n as f64 / 1e3)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// A fraction as a whole percentage, "93%".
+pub fn percent(p: f32) -> String {
+    format!("{:.0}%", p * 100.0)
+}
+
+/// Seconds, short.
+pub fn seconds(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else if s < 120.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{:.0} min {:02.0} s", (s / 60.0).floor(), s % 60.0)
+    }
+}
+
+/// "5 photos", "1 photo".
+pub fn photos(n: usize) -> String {
+    if n == 1 {
+        "1 photo".into()
+    } else {
+        format!("{n} photos")
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

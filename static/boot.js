@@ -1,0 +1,15 @@
+// Starts the app. An external module (not Trunk's inline loader) so the Content-Security-Policy
+// can forbid inline scripts. Trunk fills in the hashed file names (Trunk.toml, pattern_script).
+const tag = document.querySelector('script[data-whisker-js]');
+try {
+  const { default: init } = await import(tag.dataset.whiskerJs);
+  const wasm = await init({ module_or_path: tag.dataset.whiskerWasm });
+  dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
+} catch (error) {
+  console.error(error);
+  const text = document.getElementById('boot-text');
+  if (text) {
+    text.textContent =
+      'Whisker could not start in this browser: it needs WebAssembly. Try an up-to-date Chrome, Edge, Firefox or Safari.';
+  }
+}

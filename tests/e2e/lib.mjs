@@ -1,0 +1,197 @@
+// Shared by the end-to-end test and the browser benchmark: a tiny static server for dist/, a
+// headless system Chromium, and the page flows (upload, train, predict) through the page's
+// data-testid contract.
+
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const DIST = join(ROOT, 'dist');
+export const DATA = resolve(ROOT, process.env.WHISKER_DATA ?? '../shared/data/pets');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.bpk': 'application/octet-stream',
+};
+
+/** Serves `dir` on 127.0.0.1 (a free port). Resolves to { origin, close() }. */
+export function serve(dir = DIST) {
+  if (!existsSync(join(dir, 'index.html'))) {
+    throw new Error(`${dir}/index.html is missing: build the app first (trunk build --release)`);
+  }
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    let path = normalize(join(dir, decodeURIComponent(url.pathname)));
+    if (!path.startsWith(dir + sep) && path !== dir) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (existsSync(path) && statSync(path).isDirectory()) path = join(path, 'index.html');
+    if (!existsSync(path)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    const body = readFileSync(path);
+    res.writeHead(200, {
+      'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+      'content-length': body.length,
+      'cache-control': 'no-store',
+    });
+    res.end(body);
+  });
+  return new Promise((ok) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      ok({ origin: `http://127.0.0.1:${port}`, close: () => new Promise((c) => server.close(c)) });
+    });
+  });
+}
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+/** A headless Chromium with a fresh profile. Resolves to { context, close() }. */
+export async function launch() {
+  const profile = mkdtempSync(join(tmpdir(), 'whisker-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 1000 },
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The first `n` photos of `split/cls`, in a stable order. */
+export function photos(split, cls, n) {
+  const dir = join(DATA, split, cls);
+  const names = readdirSync(dir)
+    .filter((f) => /\.(jpe?g|png|webp|gif|bmp)$/i.test(f))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (names.length < n) throw new Error(`${dir} holds ${names.length} photos, ${n} needed`);
+  return names.slice(0, n).map((f) => join(dir, f));
+}
+
+/** Records long main-thread tasks from the start of every page of the context. */
+export async function observeLongTasks(context) {
+  await context.addInitScript(() => {
+    window.__longTasks = [];
+    try {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          window.__longTasks.push({ start: e.startTime, duration: e.duration });
+        }
+      }).observe({ type: 'longtask', buffered: true });
+    } catch (e) {
+      window.__longTasks = null;
+    }
+  });
+}
+
+/** Opens the app and waits until the network is loaded. Returns the backend badge's data. */
+export async function openApp(page, origin, backend, timeout = 300_000) {
+  await page.goto(`${origin}/?backend=${backend}`);
+  const badge = page.getByTestId('backend');
+  await badge.and(page.locator('[data-backend]')).waitFor({ timeout });
+  const ready = page.locator('[data-testid="train"]:not([disabled])');
+  const failed = page.getByTestId('load-error');
+  await Promise.race([
+    ready.waitFor({ timeout }),
+    failed.waitFor({ timeout }).then(async () => {
+      throw new Error(`the app could not load: ${await failed.innerText()}`);
+    }),
+  ]);
+  return { backend: await badge.getAttribute('data-backend'), label: (await badge.innerText()).trim() };
+}
+
+/** Names the first classes `names` (adding classes if needed) and uploads `files[i]` into class i. */
+export async function fillClasses(page, names, files) {
+  const cards = page.getByTestId('class-card');
+  while ((await cards.count()) < names.length) await page.getByTestId('add-class').click();
+  for (let i = 0; i < names.length; i++) {
+    const card = cards.nth(i);
+    await card.getByTestId('class-name').fill(names[i]);
+    await card.getByTestId('class-photos').setInputFiles(files[i]);
+  }
+  for (let i = 0; i < names.length; i++) {
+    await page.waitForFunction(
+      ([i, n]) => document.querySelectorAll('[data-testid="class-card"]')[i]
+        ?.querySelectorAll('[data-testid="photo-thumb"]').length === n,
+      [i, files[i].length],
+      { timeout: 120_000 },
+    );
+  }
+}
+
+/** Sets training settings by their data-testid suffix, e.g. { epochs: 10 }. */
+export async function setSettings(page, values) {
+  const settings = page.getByTestId('settings');
+  if (!(await settings.evaluate((d) => d.open))) await settings.locator('summary').click();
+  for (const [key, value] of Object.entries(values)) {
+    await page.getByTestId(`setting-${key}`).fill(String(value));
+  }
+}
+
+/** Clicks Train and waits for the results. Returns timings (page clock) and the results' data. */
+export async function train(page, timeout) {
+  const start = await page.evaluate(() => performance.now());
+  await page.getByTestId('train').click();
+  const done = page.getByTestId('train-done');
+  const error = page.getByTestId('train-error');
+  await Promise.race([
+    done.waitFor({ timeout }),
+    error.waitFor({ timeout }).then(async () => {
+      throw new Error(`training failed: ${await error.innerText()}`);
+    }),
+  ]);
+  const end = await page.evaluate(() => performance.now());
+  return {
+    start,
+    end,
+    valAccuracy: (await page.getByTestId('val-accuracy').innerText()).trim(),
+    progress: await page.getByTestId('train-progress').getAttribute('aria-valuenow'),
+    extractSeconds: Number(await done.getAttribute('data-extract-seconds')),
+    trainSeconds: Number(await done.getAttribute('data-train-seconds')),
+    extracted: Number(await done.getAttribute('data-extracted')),
+  };
+}
+
+/** Uploads photos to predict and waits for all of them. Returns [{ file, cls, prob }]. */
+export async function predict(page, files, timeout) {
+  await page.getByTestId('predict-photos').setInputFiles(files);
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="prediction"], [data-testid="prediction-error"]').length >= n,
+    files.length,
+    { timeout },
+  );
+  const errors = await page.getByTestId('prediction-error').allInnerTexts();
+  if (errors.length) throw new Error(`predictions failed: ${errors.join('; ')}`);
+  return page.getByTestId('prediction').evaluateAll((rows) =>
+    rows.map((r) => ({ file: r.dataset.file, cls: r.dataset.class, prob: Number(r.dataset.prob) })));
+}

@@ -1,0 +1,281 @@
+//! Component tests in a real browser (wasm-bindgen-test, headless Chromium; see webdriver.json):
+//! class cards (add, rename, delete), uploading photos (count, thumbnails, a bad file), the
+//! progress bar. Run by scripts/test-browser.sh:
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --test web`.
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+use whisker::web::components::class_card::ClassCard;
+use whisker::web::components::progress_bar::ProgressBar;
+use whisker::web::state::ClassEntry;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// A fresh container for one test's component.
+fn container() -> HtmlElement {
+    whisker::web::install_diagnostics();
+    let div: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+/// Lets effects and spawned tasks run.
+async fn settle(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        settle(20).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn by_testid(root: &Element, id: &str) -> Vec<Element> {
+    let list = root
+        .query_selector_all(&format!("[data-testid=\"{id}\"]"))
+        .unwrap();
+    (0..list.length())
+        .map(|i| list.item(i).unwrap().unchecked_into())
+        .collect()
+}
+
+fn one(root: &Element, id: &str) -> Element {
+    let mut all = by_testid(root, id);
+    assert_eq!(all.len(), 1, "expected one [data-testid={id}]");
+    all.remove(0)
+}
+
+/// A small PNG of one colour, made by the browser.
+async fn png(width: u32, height: u32, name: &str) -> web_sys::File {
+    let canvas = web_sys::OffscreenCanvas::new(width, height).unwrap();
+    let ctx: web_sys::OffscreenCanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    ctx.set_fill_style_str("#c86432");
+    ctx.fill_rect(0.0, 0.0, width as f64, height as f64);
+    let blob: web_sys::Blob = JsFuture::from(canvas.convert_to_blob().unwrap())
+        .await
+        .unwrap()
+        .unchecked_into();
+    let parts = js_sys::Array::of1(&blob);
+    let options = web_sys::FilePropertyBag::new();
+    options.set_type("image/png");
+    web_sys::File::new_with_blob_sequence_and_options(&parts, name, &options).unwrap()
+}
+
+fn text_file(name: &str) -> web_sys::File {
+    let parts = js_sys::Array::of1(&JsValue::from_str("not a picture"));
+    web_sys::File::new_with_str_sequence(&parts, name).unwrap()
+}
+
+/// Puts `files` into a file input and fires `change`, as a user picking them would.
+fn pick(input: &HtmlInputElement, files: &[web_sys::File]) {
+    let transfer = web_sys::DataTransfer::new().unwrap();
+    for f in files {
+        transfer.items().add_with_file(f).unwrap();
+    }
+    input.set_files(transfer.files().as_ref());
+    input
+        .dispatch_event(
+            &web_sys::Event::new_with_event_init_dict("change", &{
+                let init = web_sys::EventInit::new();
+                init.set_bubbles(true);
+                init
+            })
+            .unwrap(),
+        )
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn class_card_renames_and_counts_uploads() {
+    let root = container();
+    let class = ClassEntry::new("Cat");
+    let deleted = RwSignal::new(None::<u64>);
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        view! {
+            <ClassCard
+                class=class
+                on_delete=move |id| deleted.set(Some(id))
+                can_delete=Signal::derive(|| true)
+            />
+        }
+    });
+    settle(10).await;
+    let root: Element = root.unchecked_into();
+    let card = one(&root, "class-card");
+    let name: HtmlInputElement = one(&card, "class-name").unchecked_into();
+    assert_eq!(name.value(), "Cat");
+
+    // Rename by typing.
+    name.set_value("Kittens");
+    name.dispatch_event(&web_sys::InputEvent::new("input").unwrap())
+        .unwrap();
+    settle(10).await;
+    assert_eq!(class.name.get_untracked(), "Kittens");
+    // And the other way round.
+    class.name.set("Tabbies".into());
+    settle(10).await;
+    assert_eq!(name.value(), "Tabbies");
+
+    // Upload two photos and a text file.
+    let input: HtmlInputElement = one(&card, "class-photos").unchecked_into();
+    assert!(input.multiple());
+    let files = vec![
+        png(640, 480, "a.png").await,
+        text_file("notes.txt"),
+        png(300, 900, "b.png").await,
+    ];
+    pick(&input, &files);
+    wait_until("two thumbnails", || {
+        by_testid(&card, "photo-thumb").len() == 2
+    })
+    .await;
+    wait_until("decoding to finish", || class.pending.get_untracked() == 0).await;
+    assert_eq!(class.photos.with_untracked(Vec::len), 2);
+    assert_eq!(
+        one(&card, "class-count").text_content().unwrap(),
+        "2 photos"
+    );
+    let problems = class.problems.get_untracked();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("notes.txt"), "{problems:?}");
+    assert!(card.text_content().unwrap().contains("isn't a photo"));
+    // Each photo was preprocessed into the network's input.
+    for p in class.photos.get_untracked() {
+        let input = whisker::web::photos::input(p.id).expect("photo kept");
+        assert_eq!(input.len(), 3 * 224 * 224);
+    }
+
+    // Remove one by its button.
+    let first = &by_testid(&card, "photo-thumb")[0];
+    let button: HtmlElement = first
+        .query_selector("button")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    button.click();
+    settle(10).await;
+    assert_eq!(by_testid(&card, "photo-thumb").len(), 1);
+    assert_eq!(one(&card, "class-count").text_content().unwrap(), "1 photo");
+
+    // Delete asks the owner, with the class's id.
+    let delete: HtmlElement = one(&card, "delete-class").unchecked_into();
+    delete.click();
+    settle(10).await;
+    assert_eq!(deleted.get_untracked(), Some(class.id));
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn app_adds_and_deletes_classes() {
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), whisker::web::app::App);
+    settle(20).await;
+    let root: Element = root.unchecked_into();
+    let cards = || by_testid(&root, "class-card");
+    assert_eq!(cards().len(), 2);
+    let names = |cards: &[Element]| -> Vec<String> {
+        cards
+            .iter()
+            .map(|c| {
+                one(c, "class-name")
+                    .unchecked_into::<HtmlInputElement>()
+                    .value()
+            })
+            .collect()
+    };
+    assert_eq!(names(&cards()), ["Cat", "Not cat"]);
+    // The last two classes cannot be deleted.
+    for c in cards() {
+        assert!(
+            one(&c, "delete-class")
+                .unchecked_into::<web_sys::HtmlButtonElement>()
+                .disabled()
+        );
+    }
+
+    one(&root, "add-class")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle(20).await;
+    assert_eq!(names(&cards()), ["Cat", "Not cat", "Class 3"]);
+
+    let second = &cards()[1];
+    let delete: web_sys::HtmlButtonElement = one(second, "delete-class").unchecked_into();
+    assert!(!delete.disabled());
+    delete.click();
+    settle(20).await;
+    assert_eq!(names(&cards()), ["Cat", "Class 3"]);
+
+    // Training with an empty class says so in plain words (or that the network is loading:
+    // the test server has no weights).
+    let train: web_sys::HtmlButtonElement = one(&root, "train").unchecked_into();
+    assert!(train.disabled(), "Train must wait for the network");
+    // The badge says which backend runs once the device is chosen.
+    wait_until("the backend badge", || {
+        one(&root, "backend")
+            .get_attribute("data-backend")
+            .is_some()
+    })
+    .await;
+    let backend = one(&root, "backend").get_attribute("data-backend").unwrap();
+    assert!(backend == "cpu" || backend == "webgpu", "{backend}");
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn progress_bar_reports_its_value() {
+    let root = container();
+    let percent = RwSignal::new(0.0f64);
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        view! { <ProgressBar percent=percent label="Training".to_string() testid="train-progress" /> }
+    });
+    settle(10).await;
+    let root: Element = root.unchecked_into();
+    let bar = one(&root, "train-progress");
+    assert_eq!(bar.get_attribute("role").as_deref(), Some("progressbar"));
+    assert_eq!(bar.get_attribute("aria-valuenow").as_deref(), Some("0"));
+    percent.set(42.4);
+    settle(10).await;
+    assert_eq!(bar.get_attribute("aria-valuenow").as_deref(), Some("42"));
+    let fill: HtmlElement = bar.first_element_child().unwrap().unchecked_into();
+    assert_eq!(fill.style().get_property_value("width").unwrap(), "42.4%");
+    percent.set(250.0);
+    settle(10).await;
+    assert_eq!(bar.get_attribute("aria-valuenow").as_deref(), Some("100"));
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+fn backend_request_reads_the_query() {
+    use whisker::web::engine::BackendRequest;
+    assert_eq!(
+        BackendRequest::from_query("?backend=cpu"),
+        BackendRequest::Cpu
+    );
+    assert_eq!(
+        BackendRequest::from_query("?x=1&backend=webgpu"),
+        BackendRequest::WebGpu
+    );
+    assert_eq!(BackendRequest::from_query(""), BackendRequest::Auto);
+    assert_eq!(
+        whisker::web::glue::decode::downscaled(4000, 3000, 512),
+        (683, 512)
+    );
+    assert_eq!(
+        whisker::web::glue::decode::downscaled(300, 200, 512),
+        (300, 200)
+    );
+}
