@@ -5,7 +5,8 @@
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use std::time::Instant;
-use whisker::core::preprocess::{ImageView, Preprocess};
+use whisker::cli::images::load_input;
+use whisker::core::preprocess::Preprocess;
 use whisker::ml::weights::{RECORD_F32, load_record_file};
 
 fn main() {
@@ -24,9 +25,7 @@ fn main() {
     let pre = Preprocess::default();
     let mut inputs = Vec::with_capacity(paths.len() * pre.len());
     for p in &paths {
-        let img = image::open(p).unwrap().to_rgb8();
-        let (w, h) = img.dimensions();
-        inputs.extend(pre.apply(&ImageView::new(w as usize, h as usize, 3, img.as_raw()).unwrap()));
+        inputs.extend(load_input(p, &pre).unwrap());
     }
     let n = paths.len();
     // Hand PyTorch exactly these inputs.

@@ -6,6 +6,7 @@ mod common;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use safetensors::SafeTensors;
+use whisker::cli::images::load_input;
 use whisker::core::preprocess::{IMAGENET_STD, ImageView, Preprocess};
 use whisker::ml::backbone::MobileNetV2;
 use whisker::ml::weights::{RECORD_F16, RECORD_F32, load_record_file};
@@ -171,9 +172,7 @@ fn native_decoding_stays_close_to_pil() {
     let pets = common::pets();
     let pre = Preprocess::default();
     for (i, photo) in fx.photos.iter().enumerate() {
-        let img = image::open(pets.join(photo)).unwrap().to_rgb8();
-        let (w, h) = img.dimensions();
-        let ours = pre.apply(&ImageView::new(w as usize, h as usize, 3, img.as_raw()).unwrap());
+        let ours = load_input(&pets.join(photo), &pre).unwrap();
         let worst = worst_pixel_diff(&fx, i, &ours);
         println!(
             "{photo}: decoded natively, max pixel diff {:.2}/255",
@@ -201,11 +200,7 @@ fn cats_are_cats_to_imagenet() {
     for chunk in names.chunks(16) {
         let mut inputs = Vec::new();
         for name in chunk {
-            let img = image::open(dir.join(name)).unwrap().to_rgb8();
-            let (w, h) = img.dimensions();
-            inputs.extend(
-                pre.apply(&ImageView::new(w as usize, h as usize, 3, img.as_raw()).unwrap()),
-            );
+            inputs.extend(load_input(&dir.join(name), &pre).unwrap());
         }
         let x =
             Tensor::<4>::from_data(TensorData::new(inputs, [chunk.len(), 3, 224, 224]), &device);

@@ -2,7 +2,7 @@
 
 mod data;
 mod error;
-mod images;
+pub mod images;
 
 pub use error::CliError;
 
