@@ -216,12 +216,7 @@ pub async fn train(state: AppState) {
                 confusion: evaluation
                     .map(|v| v.confusion.counts.clone())
                     .unwrap_or_else(|| vec![vec![0; classes]; classes]),
-                train_count: report.train_count,
-                val_count: report.val_count,
-                stopped: report.stopped,
-                extracted: report.extracted,
-                extract_seconds: report.extract_seconds,
-                train_seconds: report.train_seconds,
+                stats: report.stats,
                 backend: engine.backend().kind.id(),
             }));
             state.trained_on.set(Some(snapshot));

@@ -171,15 +171,14 @@ pub enum TrainEvent {
     Step(Progress),
 }
 
-/// What a training run produced (the classifier stays in the engine, for predictions).
-pub struct TrainReport {
-    /// The core's outcome, minus the classifier.
-    pub class_names: Vec<String>,
-    pub head_history: Vec<crate::ml::trainer::EpochStats>,
-    pub fine_tune_history: Vec<crate::ml::trainer::EpochStats>,
-    pub validation: Option<crate::ml::trainer::Evaluation>,
+/// Counts and timings of a training run, shown with its results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunStats {
+    /// Photos the held-out run trained on.
     pub train_count: usize,
+    /// Photos held out for validation.
     pub val_count: usize,
+    /// Whether the user stopped the run early.
     pub stopped: bool,
     /// Photos that went through the backbone in this run (the others were cached).
     pub extracted: usize,
@@ -187,6 +186,16 @@ pub struct TrainReport {
     pub extract_seconds: f64,
     /// Seconds spent training (head and fine-tuning, with validation).
     pub train_seconds: f64,
+}
+
+/// What a training run produced (the classifier stays in the engine, for predictions).
+pub struct TrainReport {
+    /// Class names, in output order.
+    pub class_names: Vec<String>,
+    /// The final classifier on the held-out photos, if any.
+    pub validation: Option<crate::ml::trainer::Evaluation>,
+    /// Counts and timings.
+    pub stats: RunStats,
 }
 
 /// A trained classifier and the names of its classes.
@@ -536,15 +545,15 @@ impl Engine {
         }));
         Ok(TrainReport {
             class_names: names,
-            head_history: outcome.head_history,
-            fine_tune_history: outcome.fine_tune_history,
             validation: outcome.validation,
-            train_count,
-            val_count,
-            stopped: outcome.stopped,
-            extracted: missing.len(),
-            extract_seconds,
-            train_seconds,
+            stats: RunStats {
+                train_count,
+                val_count,
+                stopped: outcome.stopped,
+                extracted: missing.len(),
+                extract_seconds,
+                train_seconds,
+            },
         })
     }
 

@@ -124,12 +124,8 @@ pub struct Report {
     pub per_class: Vec<Option<f32>>,
     /// `confusion[t][p]`.
     pub confusion: Vec<Vec<usize>>,
-    pub train_count: usize,
-    pub val_count: usize,
-    pub stopped: bool,
-    pub extracted: usize,
-    pub extract_seconds: f64,
-    pub train_seconds: f64,
+    /// Counts and timings of the run.
+    pub stats: super::engine::RunStats,
     pub backend: &'static str,
 }
 

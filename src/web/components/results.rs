@@ -26,12 +26,12 @@ fn ReportView(report: Report) -> impl IntoView {
         .val_accuracy
         .map(words::percent)
         .unwrap_or_else(|| "n/a".into());
-    let accuracy_note = if report.val_count > 0 {
+    let accuracy_note = if report.stats.val_count > 0 {
         format!(
             "of {} held-out photos recognised by a model trained on the other {}; the final model then learned from all {}",
-            report.val_count,
-            report.train_count,
-            words::photos(report.train_count + report.val_count)
+            report.stats.val_count,
+            report.stats.train_count,
+            words::photos(report.stats.train_count + report.stats.val_count)
         )
     } else {
         "no photos were held out to check the model: raise the validation share in the settings"
@@ -39,9 +39,9 @@ fn ReportView(report: Report) -> impl IntoView {
     };
     let timing = format!(
         "{} through the network in {}, training took {} ({}).",
-        words::photos(report.extracted),
-        words::seconds(report.extract_seconds),
-        words::seconds(report.train_seconds),
+        words::photos(report.stats.extracted),
+        words::seconds(report.stats.extract_seconds),
+        words::seconds(report.stats.train_seconds),
         if report.backend == "webgpu" {
             "WebGPU"
         } else {
@@ -101,9 +101,9 @@ fn ReportView(report: Report) -> impl IntoView {
             class="card results"
             data-testid="train-done"
             data-backend=report.backend
-            data-extract-seconds=format!("{:.3}", report.extract_seconds)
-            data-train-seconds=format!("{:.3}", report.train_seconds)
-            data-extracted=report.extracted
+            data-extract-seconds=format!("{:.3}", report.stats.extract_seconds)
+            data-train-seconds=format!("{:.3}", report.stats.train_seconds)
+            data-extracted=report.stats.extracted
         >
             <div class="score">
                 <span class="score-value" data-testid="val-accuracy">
@@ -112,6 +112,7 @@ fn ReportView(report: Report) -> impl IntoView {
                 <span class="score-note">{accuracy_note}</span>
             </div>
             {report
+                .stats
                 .stopped
                 .then(|| {
                     view! {
