@@ -14,6 +14,18 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(target_arch = "wasm32")]
+unsafe extern "C" {
+    /// Synthesised by wasm-ld: runs the static constructors (cubecl registers its IR dialects
+    /// through `inventory`).
+    fn __wasm_call_ctors();
+}
+
+#[cfg(target_arch = "wasm32")]
 fn main() {
+    // Run the constructors once, here. Without an explicit call wasm-ld treats the module as a
+    // "command" and runs every constructor again at the start of *each* export, i.e. on every
+    // call from JavaScript into the wasm (each event handler, each resolved promise): measured at
+    // over a second of the page's time during one training run. See the `inventory` crate docs.
+    unsafe { __wasm_call_ctors() };
     whisker::web::start();
 }
