@@ -279,3 +279,39 @@ fn backend_request_reads_the_query() {
         (300, 200)
     );
 }
+
+#[wasm_bindgen_test]
+async fn protocol_messages_cross_the_thread_boundary() {
+    use whisker::web::protocol::*;
+    // A request with a file, as the page posts it to the worker.
+    let file = png(8, 8, "tiny.png").await;
+    let request = Request::AddPhoto {
+        id: 7,
+        name: "tiny.png".into(),
+    };
+    let message = encode_request(42, &request, Some(file.as_ref()));
+    let (id, back, attached) = decode_request(&message).unwrap();
+    assert_eq!(id, 42);
+    assert!(matches!(back, Request::AddPhoto { id: 7, name } if name == "tiny.png"));
+    let attached: web_sys::Blob = attached.unwrap().unchecked_into();
+    assert_eq!(attached.size(), file.size());
+
+    // A reply, as the worker posts it back; only the last reply of a request is final.
+    let reply = Reply::Predicted(Ok(Prediction {
+        classes: vec!["Cat".into(), "Dog".into()],
+        probabilities: vec![0.25, 0.75],
+    }));
+    let (id, back) = decode_reply(&encode_reply(3, &reply)).unwrap();
+    assert_eq!(id, 3);
+    assert!(back.is_final());
+    assert!(matches!(back, Reply::Predicted(Ok(p)) if p.probabilities == [0.25, 0.75]));
+    assert!(
+        !Reply::Training(whisker::web::engine::TrainEvent::Extracting { done: 1, total: 2 })
+            .is_final()
+    );
+
+    // A dying worker's message is recognised as such, and nothing else is.
+    assert_eq!(decode_fatal(&encode_fatal("boom")).as_deref(), Some("boom"));
+    assert_eq!(decode_fatal(&message), None);
+    assert!(decode_reply(&JsValue::from_str("junk")).is_err());
+}

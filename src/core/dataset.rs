@@ -4,7 +4,7 @@ use super::rng::Rng;
 use thiserror::Error;
 
 /// Why a set of labelled photos cannot be trained on.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DatasetError {
     /// Training needs at least two classes to tell apart.
     #[error("at least two classes are needed, found {0}")]

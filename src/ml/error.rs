@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 /// What can go wrong loading weights, extracting features, training or predicting.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error, serde::Serialize, serde::Deserialize)]
 pub enum MlError {
     /// A weights record could not be read or does not fit the network.
     #[error("weights record {name}: {reason}")]

@@ -116,7 +116,7 @@ pub enum Phase {
 
 /// A progress report: `done` of `total` units of `phase`, with the statistics of an epoch that
 /// just ended, if one did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// The running phase.
     pub phase: Phase,

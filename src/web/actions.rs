@@ -1,41 +1,91 @@
 //! What the buttons do: loading the engine, adding photos, training and predicting. Async
-//! functions that update the [`AppState`] signals as they go.
+//! functions that send requests to the engine (see `client`) and update the [`AppState`]
+//! signals as its replies arrive.
 
-use super::engine::{ClassJob, Engine, LoadStep, TrainEvent, engine};
-use super::glue::yield_now::yield_now;
+use super::client::client;
+use super::engine::{
+    BackendRequest, ClassJob, LoadError, LoadStep, TrainError, TrainEvent, weights_url,
+};
+use super::glue::fetch::fetch_bytes;
 use super::photos;
+use super::protocol::{Reply, Request};
 use super::state::*;
 use super::words;
 use crate::ml::pipeline::Phase;
+use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
 use leptos::prelude::*;
-use std::cell::Cell;
 
-/// Loads the network (device, weights, warm-up) and marks the app ready.
+/// Loads the network and marks the app ready: the engine starts its device while the page
+/// downloads the weights and hands them over; the engine builds and warms up the network.
 pub async fn load_engine(state: AppState) {
-    let request = super::engine::BackendRequest::from_location();
-    let result = Engine::load(
-        request,
-        |info| state.backend.set(Some(info.clone())),
-        |step| {
-            state.load.set(match step {
-                LoadStep::Device => LoadState::Device,
-                LoadStep::Download { received, total } => LoadState::Download { received, total },
-                LoadStep::Building | LoadStep::WarmingUp => LoadState::Preparing,
-            })
+    let replies = client().call(
+        Request::Load {
+            backend: BackendRequest::from_location(),
+            trace: super::engine::trace(),
         },
-    )
+        None,
+    );
+    futures::join!(download_weights(state), show_loading(state, replies));
+}
+
+async fn download_weights(state: AppState) {
+    let result = fetch_bytes(&weights_url(), |received, total| {
+        set_load(state, LoadState::Download { received, total })
+    })
     .await;
     match result {
-        Ok(_) => state.load.set(LoadState::Ready),
+        Ok(bytes) => {
+            let bytes = js_sys::Uint8Array::from(bytes.as_slice());
+            client().send(Request::Weights, Some(bytes.as_ref()));
+        }
         Err(e) => {
-            log::error!("loading failed: {e}");
-            state.load.set(LoadState::Failed(words::load_error(&e)));
+            log::error!("{e}");
+            let e = LoadError::Fetch(e);
+            set_load(state, LoadState::Failed(words::load_error(&e)));
         }
     }
 }
 
-/// Decodes and keeps `files` as photos of `class`, one at a time; unusable files are listed in
-/// the class's problems.
+async fn show_loading(state: AppState, mut replies: UnboundedReceiver<Reply>) {
+    while let Some(reply) = replies.next().await {
+        match reply {
+            Reply::Backend(info) => {
+                log::info!("backend: {info:?}");
+                state.backend.set(Some(info));
+            }
+            Reply::Loading(step) => set_load(
+                state,
+                match step {
+                    LoadStep::Device => LoadState::Device,
+                    LoadStep::Building | LoadStep::WarmingUp => LoadState::Preparing,
+                },
+            ),
+            Reply::Loaded => set_load(state, LoadState::Ready),
+            Reply::LoadFailed(e) => {
+                log::error!("loading failed: {e}");
+                set_load(state, LoadState::Failed(words::load_error(&e)));
+            }
+            Reply::Crashed(m) => set_load(state, LoadState::Failed(words::crashed(&m))),
+            other => log::warn!("unexpected answer to loading: {other:?}"),
+        }
+    }
+}
+
+/// Moves the loading state on. The download (page) and the device (engine) run at once: a failure
+/// stays shown, and the device step never hides the download's progress.
+fn set_load(state: AppState, next: LoadState) {
+    let keep = state.load.with_untracked(|now| {
+        matches!(now, LoadState::Failed(_))
+            || (matches!(now, LoadState::Download { .. }) && next == LoadState::Device)
+    });
+    if !keep {
+        state.load.set(next);
+    }
+}
+
+/// Sends `files` to the engine as photos of `class`, one at a time; each appears once the engine
+/// has decoded it, and unusable files are listed in the class's problems.
 pub async fn add_photos(class: ClassEntry, files: Vec<web_sys::File>) {
     if files.is_empty() {
         return;
@@ -44,10 +94,16 @@ pub async fn add_photos(class: ClassEntry, files: Vec<web_sys::File>) {
     class.pending.update(|p| *p += files.len());
     for file in files {
         let name = file.name();
-        match photos::prepare(&file, &name).await {
-            Ok(input) => {
-                let id = photos::next_id();
-                photos::keep(id, input);
+        let id = photos::next_id();
+        let mut replies = client().call(
+            Request::AddPhoto {
+                id,
+                name: name.clone(),
+            },
+            Some(file.as_ref()),
+        );
+        match replies.next().await {
+            Some(Reply::PhotoAdded) => {
                 let thumb = photos::object_url(&file);
                 class.photos.update(|v| {
                     v.push(Photo {
@@ -57,13 +113,14 @@ pub async fn add_photos(class: ClassEntry, files: Vec<web_sys::File>) {
                     })
                 });
             }
-            Err(e) => {
+            Some(Reply::PhotoFailed(e)) => {
                 log::warn!("{e}");
                 class.problems.update(|p| p.push(words::photo_error(&e)));
             }
+            Some(Reply::Crashed(m)) => class.problems.update(|p| p.push(words::crashed(&m))),
+            other => log::warn!("unexpected answer to a photo: {other:?}"),
         }
         class.pending.update(|p| *p = p.saturating_sub(1));
-        yield_now().await;
     }
 }
 
@@ -87,12 +144,12 @@ pub async fn train(state: AppState) {
     if state.is_training() {
         return;
     }
-    let Some(engine) = engine() else {
-        state.train.set(TrainStatus::Failed(
-            "The network is still loading. Wait a moment and press Train again.".into(),
-        ));
+    if state.load.get_untracked() != LoadState::Ready {
+        state.train.set(TrainStatus::Failed(words::train_error(
+            &TrainError::NotLoaded,
+        )));
         return;
-    };
+    }
     if state.pending_photos() > 0 {
         state.train.set(TrainStatus::Failed(
             "Some photos are still being read. Wait until they appear, then press Train.".into(),
@@ -135,103 +192,113 @@ pub async fn train(state: AppState) {
         detail: "Starting…".into(),
         percent: 0.0,
     }));
-    let stop = Cell::new(false);
-    let result = engine
-        .train(&jobs, &settings, &stop, |event| {
-            if state.stop_requested.get_untracked() {
-                stop.set(true);
+    let mut replies = client().call(
+        Request::Train {
+            classes: jobs,
+            settings: settings.clone(),
+        },
+        None,
+    );
+    while let Some(reply) = replies.next().await {
+        match reply {
+            Reply::Training(event) => {
+                let view = run_view(state, &settings, slots, event);
+                state.train.set(TrainStatus::Running(view));
             }
-            let view = match event {
-                TrainEvent::Extracting { done, total } => RunView {
-                    title: phase_title(Phase::Extracting).into(),
-                    detail: format!("Photo {done} of {total}"),
-                    percent: 100.0 * (done as f64 / total.max(1) as f64) / slots,
+            Reply::Trained(report) => {
+                if super::engine::trace() {
+                    log::info!("trace: report received");
+                }
+                let classes = report.class_names.len();
+                let confusion = report.validation.as_ref();
+                state.report.set(Some(Report {
+                    classes: report.class_names.clone(),
+                    val_accuracy: confusion.map(|c| c.accuracy()),
+                    per_class: confusion
+                        .map(|c| c.per_class_accuracy())
+                        .unwrap_or_else(|| vec![None; classes]),
+                    confusion: confusion
+                        .map(|c| c.counts.clone())
+                        .unwrap_or_else(|| vec![vec![0; classes]; classes]),
+                    stats: report.stats,
+                    backend: state
+                        .backend
+                        .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id())),
+                }));
+                state.trained_on.set(Some(snapshot.clone()));
+                state.train.set(TrainStatus::Finished);
+            }
+            Reply::TrainFailed(TrainError::Stopped) => state.train.set(TrainStatus::Idle),
+            Reply::TrainFailed(e) => {
+                log::warn!("training: {e}");
+                state.train.set(TrainStatus::Failed(words::train_error(&e)));
+            }
+            Reply::Crashed(m) => state.train.set(TrainStatus::Failed(words::crashed(&m))),
+            other => log::warn!("unexpected answer to training: {other:?}"),
+        }
+    }
+}
+
+/// Asks the running training to stop (it keeps the best epoch so far).
+pub fn stop(state: AppState) {
+    state.stop_requested.set(true);
+    client().send(Request::Stop, None);
+}
+
+/// The progress shown for a training event.
+fn run_view(
+    state: AppState,
+    settings: &crate::ml::pipeline::TrainSettings,
+    slots: f64,
+    event: TrainEvent,
+) -> RunView {
+    match event {
+        TrainEvent::Extracting { done, total } => RunView {
+            title: phase_title(Phase::Extracting).into(),
+            detail: format!("Photo {done} of {total}"),
+            percent: 100.0 * (done as f64 / total.max(1) as f64) / slots,
+        },
+        TrainEvent::Step(p) => {
+            let unit = p.done as f64 / p.total.max(1) as f64;
+            match p.phase {
+                Phase::Refitting => RunView {
+                    title: phase_title(p.phase).into(),
+                    detail: format!("Step {} of {}", p.done, p.total),
+                    percent: 100.0 * (slots - 1.0 + unit) / slots,
                 },
-                TrainEvent::Step(p) => {
-                    let unit = p.done as f64 / p.total.max(1) as f64;
-                    match p.phase {
-                        Phase::Refitting => RunView {
-                            title: phase_title(p.phase).into(),
-                            detail: format!("Step {} of {}", p.done, p.total),
-                            percent: 100.0 * (slots - 1.0 + unit) / slots,
-                        },
-                        phase => {
-                            if let Some(e) = &p.epoch {
-                                state.history.update(|h| {
-                                    h.push(EpochPoint {
-                                        phase,
-                                        epoch: e.epoch,
-                                        train_loss: e.train_loss,
-                                        val_loss: e.val_loss,
-                                        train_accuracy: e.train_accuracy,
-                                        val_accuracy: e.val_accuracy,
-                                    })
-                                });
-                            }
-                            let (slot, epochs) = if phase == Phase::FineTuning {
-                                (2.0, settings.fine_tune.epochs)
-                            } else {
-                                (1.0, settings.head.epochs)
-                            };
-                            let finished = state
-                                .history
-                                .with_untracked(|h| h.iter().filter(|x| x.phase == phase).count());
-                            let epoch = if p.epoch.is_some() {
-                                finished
-                            } else {
-                                finished + 1
-                            };
-                            RunView {
-                                title: phase_title(phase).into(),
-                                detail: format!(
-                                    "Epoch {} of {epochs}",
-                                    epoch.clamp(1, epochs.max(1))
-                                ),
-                                percent: 100.0 * (slot + unit) / slots,
-                            }
-                        }
+                phase => {
+                    if let Some(e) = &p.epoch {
+                        state.history.update(|h| {
+                            h.push(EpochPoint {
+                                phase,
+                                epoch: e.epoch,
+                                train_loss: e.train_loss,
+                                val_loss: e.val_loss,
+                                train_accuracy: e.train_accuracy,
+                                val_accuracy: e.val_accuracy,
+                            })
+                        });
+                    }
+                    let (slot, epochs) = if phase == Phase::FineTuning {
+                        (2.0, settings.fine_tune.epochs)
+                    } else {
+                        (1.0, settings.head.epochs)
+                    };
+                    let finished = state
+                        .history
+                        .with_untracked(|h| h.iter().filter(|x| x.phase == phase).count());
+                    let epoch = if p.epoch.is_some() {
+                        finished
+                    } else {
+                        finished + 1
+                    };
+                    RunView {
+                        title: phase_title(phase).into(),
+                        detail: format!("Epoch {} of {epochs}", epoch.clamp(1, epochs.max(1))),
+                        percent: 100.0 * (slot + unit) / slots,
                     }
                 }
-            };
-            state.train.set(TrainStatus::Running(view));
-            if state.stop_requested.get_untracked() {
-                stop.set(true);
             }
-        })
-        .await;
-    // Stop is read through the signal, so a click between events still counts.
-    match result {
-        Ok(report) => {
-            if super::engine::trace() {
-                log::info!("trace: report received");
-            }
-            let evaluation = report.validation.as_ref();
-            let classes = report.class_names.len();
-            state.report.set(Some(Report {
-                classes: report.class_names.clone(),
-                val_accuracy: evaluation.map(|v| v.confusion.accuracy()),
-                per_class: evaluation
-                    .map(|v| v.confusion.per_class_accuracy())
-                    .unwrap_or_else(|| vec![None; classes]),
-                confusion: evaluation
-                    .map(|v| v.confusion.counts.clone())
-                    .unwrap_or_else(|| vec![vec![0; classes]; classes]),
-                stats: report.stats,
-                backend: engine.backend().kind.id(),
-            }));
-            state.trained_on.set(Some(snapshot));
-            yield_now().await;
-            state.train.set(TrainStatus::Finished);
-            if super::engine::trace() {
-                log::info!("trace: results shown");
-            }
-        }
-        Err(super::engine::TrainError::Stopped) => {
-            state.train.set(TrainStatus::Idle);
-        }
-        Err(e) => {
-            log::warn!("training: {e}");
-            state.train.set(TrainStatus::Failed(words::train_error(&e)));
         }
     }
 }
@@ -255,31 +322,25 @@ pub async fn predict(state: AppState, files: Vec<web_sys::File>) {
         rows.splice(0..0, new_rows);
     });
     for (file, key) in files.iter().zip(keys) {
-        let status = match predict_one(file).await {
-            Ok(s) => s,
-            Err(words) => PredictionStatus::Failed(words),
+        let mut replies =
+            client().call(Request::Predict { name: file.name() }, Some(file.as_ref()));
+        let status = match replies.next().await {
+            Some(Reply::Predicted(Ok(p))) => PredictionStatus::Done {
+                classes: p.classes,
+                probabilities: p.probabilities,
+            },
+            Some(Reply::Predicted(Err(e))) => PredictionStatus::Failed(words::predict_error(&e)),
+            Some(Reply::Crashed(m)) => PredictionStatus::Failed(words::crashed(&m)),
+            other => {
+                log::warn!("unexpected answer to a prediction: {other:?}");
+                PredictionStatus::Failed(words::crashed("no answer"))
+            }
         };
         state.predictions.update(|rows| {
             if let Some(row) = rows.iter_mut().find(|r| r.key == key) {
                 row.status = status;
             }
         });
-        yield_now().await;
-    }
-}
-
-async fn predict_one(file: &web_sys::File) -> Result<PredictionStatus, String> {
-    let engine = engine().ok_or("The network is still loading.")?;
-    let input = photos::prepare(file, &file.name())
-        .await
-        .map_err(|e| words::photo_error(&e))?;
-    match engine.predict(&input).await {
-        Ok(Some((classes, probabilities))) => Ok(PredictionStatus::Done {
-            classes,
-            probabilities,
-        }),
-        Ok(None) => Err("Train a model first, then try your photos.".into()),
-        Err(e) => Err(words::ml_error(&e)),
     }
 }
 

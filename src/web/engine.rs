@@ -1,12 +1,12 @@
 //! The machine-learning side of the page: the burn device, the pretrained backbone, the feature
 //! cache and the trained model. One engine per page, created once the weights are loaded.
 
-use super::glue::fetch::{FetchError, fetch_bytes};
+use super::glue::fetch::FetchError;
 use super::glue::gpu::{AdapterInfo, GpuProbe, probe};
 use super::glue::yield_now::yield_now;
 use super::photos::{self, PhotoId};
 use crate::core::dataset::{DatasetError, validate_classes};
-use crate::core::metrics::softmax;
+use crate::core::metrics::{ConfusionMatrix, softmax};
 use crate::ml::MlError;
 use crate::ml::backbone::MobileNetV2;
 use crate::ml::classifier::Classifier;
@@ -16,8 +16,10 @@ use crate::ml::trainer::read_rows;
 use crate::ml::weights::{Precision, RECORD_F16, load_record};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
 
 /// Where the f16 backbone record is served, relative to the page.
@@ -26,11 +28,11 @@ pub fn weights_url() -> String {
 }
 
 /// Which backend runs the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BackendKind {
     /// burn-wgpu on the browser's WebGPU.
     WebGpu,
-    /// burn's CPU backend (flex) compiled to wasm, on the page's thread.
+    /// burn's CPU backend (flex) compiled to wasm, in the engine's thread.
     Cpu,
 }
 
@@ -45,7 +47,7 @@ impl BackendKind {
 }
 
 /// What the page's address asks for (`?backend=cpu|webgpu`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BackendRequest {
     /// WebGPU on a real GPU, else the CPU.
     Auto,
@@ -83,7 +85,7 @@ impl BackendRequest {
 }
 
 /// Why the CPU runs the network.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CpuReason {
     /// `?backend=cpu`.
     Asked,
@@ -98,7 +100,7 @@ pub enum CpuReason {
 }
 
 /// The backend in use, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendInfo {
     /// Which backend.
     pub kind: BackendKind,
@@ -109,12 +111,10 @@ pub struct BackendInfo {
 }
 
 /// Loading steps, for the loading banner.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LoadStep {
     /// Looking for WebGPU and starting the device.
     Device,
-    /// Downloading the weights.
-    Download { received: u64, total: Option<u64> },
     /// Building the network from the weights.
     Building,
     /// A first pass through the network, so kernels are compiled before the user waits on them.
@@ -122,7 +122,7 @@ pub enum LoadStep {
 }
 
 /// Why the engine could not be loaded.
-#[derive(Debug, Error)]
+#[derive(Debug, Error, Serialize, Deserialize)]
 pub enum LoadError {
     /// The weights could not be downloaded.
     #[error(transparent)]
@@ -136,7 +136,7 @@ pub enum LoadError {
 }
 
 /// Why training did not finish.
-#[derive(Debug, Error)]
+#[derive(Debug, Error, Serialize, Deserialize)]
 pub enum TrainError {
     /// The classes or photos cannot be trained on.
     #[error(transparent)]
@@ -153,17 +153,20 @@ pub enum TrainError {
     /// The user pressed Stop before training started.
     #[error("stopped")]
     Stopped,
+    /// The network is not loaded yet.
+    #[error("the network is still loading")]
+    NotLoaded,
 }
 
 /// One class to train: its name and its photos.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClassJob {
     pub name: String,
     pub photos: Vec<PhotoId>,
 }
 
 /// Progress of a training run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum TrainEvent {
     /// `done` of `total` photos have their features (cached ones count as done).
     Extracting { done: usize, total: usize },
@@ -172,7 +175,7 @@ pub enum TrainEvent {
 }
 
 /// Counts and timings of a training run, shown with its results.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunStats {
     /// Photos the held-out run trained on.
     pub train_count: usize,
@@ -189,11 +192,12 @@ pub struct RunStats {
 }
 
 /// What a training run produced (the classifier stays in the engine, for predictions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
     /// Class names, in output order.
     pub class_names: Vec<String>,
-    /// The final classifier on the held-out photos, if any.
-    pub validation: Option<crate::ml::trainer::Evaluation>,
+    /// How the held-out run's classifier did on the held-out photos, if any were held out.
+    pub validation: Option<ConfusionMatrix>,
     /// Counts and timings.
     pub stats: RunStats,
 }
@@ -224,22 +228,20 @@ pub fn engine() -> Option<Rc<Engine>> {
     ENGINE.with(|e| e.borrow().clone())
 }
 
-/// Whether the address asks for timing traces in the console (`?trace`), to find long tasks.
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+/// Whether timing traces go to the console (`?trace` in the page's address), to find long tasks.
 pub fn trace() -> bool {
-    thread_local! {
-        static TRACE: bool = super::glue::js::window()
-            .location()
-            .search()
-            .is_ok_and(|s| s.contains("trace"));
-    }
-    TRACE.with(|t| *t)
+    TRACE.load(Ordering::Relaxed)
+}
+
+/// Turns timing traces on or off, on this thread.
+pub fn set_trace(on: bool) {
+    TRACE.store(on, Ordering::Relaxed);
 }
 
 fn now_seconds() -> f64 {
-    super::glue::js::window()
-        .performance()
-        .map(|p| p.now() / 1000.0)
-        .unwrap_or_else(|| js_sys::Date::now() / 1000.0)
+    super::glue::js::now_ms() / 1000.0
 }
 
 /// Chooses and starts the backend for `request`.
@@ -285,10 +287,11 @@ pub async fn start_backend(request: BackendRequest) -> (Device, BackendInfo) {
 }
 
 impl Engine {
-    /// Starts the backend, downloads the weights, builds the network and warms it up, reporting
-    /// each step (and the download's bytes) to `on_step`. Installs the engine for [`engine`].
+    /// Starts the backend, waits for the weights' bytes, builds the network and warms it up,
+    /// reporting each step to `on_step`. Installs the engine for [`engine`].
     pub async fn load(
         request: BackendRequest,
+        weights: impl Future<Output = Vec<u8>>,
         mut on_backend: impl FnMut(&BackendInfo),
         mut on_step: impl FnMut(LoadStep),
     ) -> Result<Rc<Engine>, LoadError> {
@@ -297,16 +300,14 @@ impl Engine {
         log::info!("backend: {backend:?}");
         on_backend(&backend);
 
-        let bytes = fetch_bytes(&weights_url(), |received, total| {
-            on_step(LoadStep::Download { received, total })
-        })
-        .await?;
+        let bytes = weights.await;
         on_step(LoadStep::Building);
         yield_now().await;
         let backbone =
             load_record(RECORD_F16, bytes, Precision::F16, &device).map_err(LoadError::Weights)?;
-        // Batch 1 on the CPU and on software adapters keeps each main-thread task short and the
-        // progress fine-grained; a real GPU wants bigger batches.
+        // Batch 1 on the CPU and on software adapters keeps each task short (the engine may run on
+        // the page's thread where no worker starts), Stop prompt and the progress fine-grained; a
+        // real GPU wants bigger batches.
         let batch = match (&backend.kind, &backend.adapter) {
             (BackendKind::WebGpu, Some(a)) if !a.is_fallback => 8,
             _ => 1,
@@ -525,7 +526,8 @@ impl Engine {
                         (now_seconds() - last_step.get()) * 1000.0
                     );
                 }
-                // Compute and the page's update run as separate tasks, each short.
+                // Compute and the progress report run as separate tasks, each short (this matters
+                // when the engine shares the page's thread).
                 yield_now().await;
                 on_event(TrainEvent::Step(p));
                 yield_now().await;
@@ -545,7 +547,7 @@ impl Engine {
         }));
         Ok(TrainReport {
             class_names: names,
-            validation: outcome.validation,
+            validation: outcome.validation.map(|v| v.confusion),
             stats: RunStats {
                 train_count,
                 val_count,

@@ -1,30 +1,55 @@
 //! The web app (wasm32 only): a Leptos page over the same core and ML layers as the CLI.
 //!
-//! - `glue`: typed wrappers over browser APIs (decoding, fetching, WebGPU probing, yielding).
-//! - `photos`, `engine`: the user's photos and the network (device, backbone, feature cache,
-//!   trained model), outside the reactive system.
-//! - `state`, `actions`, `words`: the reactive state, what the buttons do, and the plain-words
-//!   messages.
-//! - `app`, `components`: the page.
+//! Two threads run the same wasm:
+//! - the engine's Web Worker (`worker`, `host`): `photos` (decoded, preprocessed inputs) and
+//!   `engine` (device, backbone, feature cache, trained model);
+//! - the page (`client`, `state`, `actions`, `words`, `app`, `components`): the reactive state,
+//!   what the buttons do, the plain-words messages and the page itself.
+//!
+//! They talk through `protocol`. `glue` wraps the browser APIs both use (decoding, fetching,
+//! WebGPU probing, yielding).
 
 pub mod actions;
 pub mod app;
+pub mod client;
 pub mod components;
 pub mod engine;
 pub mod glue;
+pub mod host;
 pub mod photos;
+pub mod protocol;
 pub mod state;
 pub mod words;
+pub mod worker;
 
-/// Installs logging and the panic hook, removes the boot placeholder and mounts the app.
+use wasm_bindgen::JsCast;
+
+/// The wasm's entry point: in the engine's worker, serves the page; on the page, mounts the app.
 pub fn start() {
+    match js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() {
+        Ok(scope) => worker::start(scope),
+        Err(_) => start_page(),
+    }
+}
+
+/// Installs logging and the panic hook, removes the boot placeholder, starts the engine's worker
+/// and mounts the app.
+pub fn start_page() {
     install_diagnostics();
+    engine::set_trace(
+        glue::js::window()
+            .location()
+            .search()
+            .is_ok_and(|s| s.contains("trace")),
+    );
     if let Some(boot) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("boot"))
     {
         boot.remove();
     }
+    // The worker loads the wasm while the page draws.
+    client::client();
     leptos::mount::mount_to_body(app::App);
 }
 

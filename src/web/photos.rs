@@ -13,7 +13,7 @@ use thiserror::Error;
 pub type PhotoId = u64;
 
 /// Why a photo cannot be used.
-#[derive(Debug, Error, PartialEq)]
+#[derive(Debug, Error, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PhotoError {
     /// The browser could not decode it.
     #[error(transparent)]

@@ -50,7 +50,7 @@ impl ClassEntry {
             }
         });
         if let Some(p) = removed {
-            photos::forget(p.id);
+            forget(p.id);
             photos::revoke_url(&p.thumb);
         }
     }
@@ -58,11 +58,16 @@ impl ClassEntry {
     /// Forgets all photos (the class is being deleted).
     pub fn clear(&self) {
         for p in self.photos.get_untracked() {
-            photos::forget(p.id);
+            forget(p.id);
             photos::revoke_url(&p.thumb);
         }
         self.photos.set(Vec::new());
     }
+}
+
+/// Tells the engine to drop a photo's input and features.
+fn forget(id: PhotoId) {
+    super::client::client().send(super::protocol::Request::Forget { id }, None);
 }
 
 /// Loading the network.

@@ -5,6 +5,7 @@ use super::engine::{BackendInfo, BackendKind, CpuReason, LoadError, TrainError};
 use super::glue::decode::DecodeError;
 use super::glue::fetch::FetchError;
 use super::photos::PhotoError;
+use super::protocol::PredictError;
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
 
@@ -100,7 +101,25 @@ pub fn train_error(e: &TrainError) -> String {
             "A photo was removed while training started. Press Train again.".to_string()
         }
         TrainError::Stopped => "Training stopped before it began: nothing was trained.".to_string(),
+        TrainError::NotLoaded => {
+            "The network is still loading. Wait a moment and press Train again.".to_string()
+        }
     }
+}
+
+/// Why a photo got no prediction.
+pub fn predict_error(e: &PredictError) -> String {
+    match e {
+        PredictError::NotLoaded => "The network is still loading.".to_string(),
+        PredictError::NotTrained => "Train a model first, then try your photos.".to_string(),
+        PredictError::Photo(e) => photo_error(e),
+        PredictError::Ml(e) => ml_error(e),
+    }
+}
+
+/// The engine (the worker running the network) died; `_detail` goes to the console only.
+pub fn crashed(_detail: &str) -> String {
+    "Whisker's engine stopped working. Reload the page to start again (your photos need to be added again). If it happens again, add ?backend=cpu to the address.".to_string()
 }
 
 /// An error of the ML layer during training or prediction.

@@ -127,7 +127,11 @@ export async function openApp(page, origin, backend, timeout = 300_000) {
       throw new Error(`the app could not load: ${await failed.innerText()}`);
     }),
   ]);
-  return { backend: await badge.getAttribute('data-backend'), label: (await badge.innerText()).trim() };
+  return {
+    backend: await badge.getAttribute('data-backend'),
+    engine: await badge.getAttribute('data-engine'),
+    label: (await badge.innerText()).trim(),
+  };
 }
 
 /** Names the first classes `names` (adding classes if needed) and uploads `files[i]` into class i. */

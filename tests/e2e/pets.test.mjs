@@ -1,7 +1,8 @@
 // End to end, in headless Chromium: upload 5 cats and 5 dogs, train, predict 10 held-out photos
 // (at least 9 right), on the CPU path and on WebGPU (SwiftShader here: slow but real). Also checks
-// that nothing is requested from another origin, that the page breaks no CSP rule, and that no
-// main-thread task runs longer than about 100 ms while training.
+// that nothing is requested from another origin, that the page breaks no CSP rule, that the
+// engine runs in a Web Worker, and that no task on the page's thread runs longer than 100 ms
+// from the first upload to the last prediction.
 //
 // Needs dist/ (trunk build --release) and the photos in ../shared/data/pets (or $WHISKER_DATA).
 // WHISKER_E2E_BACKENDS=cpu (or webgpu) runs only one backend.
@@ -14,11 +15,9 @@ import {
   ROOT, serve, launch, photos, observeLongTasks, openApp, fillClasses, setSettings, train, predict,
 } from './lib.mjs';
 
-// The goal is ~100 ms (the issue). Measured: CPU 105-155 ms at three page updates (train click,
-// first curves, results), WebGPU up to ~900 ms (kernel compilation on the main thread). The CPU
-// bound below guards against regressions until the engine moves off the main thread; WebGPU's
-// longest task is reported, not gated.
-const LONG_TASK_LIMIT_MS = { cpu: 250, webgpu: null };
+// "About 100 ms" (the issue). The engine (decoding, the network, training, WebGPU's kernel
+// compilation) runs in a worker, so the page's thread only draws.
+const LONG_TASK_LIMIT_MS = 100;
 const SHOTS = join(ROOT, 'tests', 'screenshots');
 const BACKENDS = (process.env.WHISKER_E2E_BACKENDS ?? 'cpu,webgpu').split(',').map((s) => s.trim());
 
@@ -63,6 +62,8 @@ for (const backend of BACKENDS) {
       const badge = await openApp(page, server.origin, backend, c.loadTimeout);
       console.log(`# ${backend}: badge "${badge.label}", loaded in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`);
       assert.equal(badge.backend, backend, `?backend=${backend} must select ${backend}`);
+      assert.equal(badge.engine, 'worker', 'the engine must run in a Web Worker');
+      const workStart = await page.evaluate(() => performance.now());
 
       await fillClasses(page, ['cat', 'dog'], [photos('train', 'cat', 5), photos('train', 'dog', 5)]);
       assert.equal(await page.getByTestId('photo-thumb').count(), 10);
@@ -74,14 +75,18 @@ for (const backend of BACKENDS) {
       assert.match(run.valAccuracy, /^\d+%$/);
       assert.equal(run.progress, '100');
 
-      const longTasks = await page.evaluate(() => window.__longTasks);
-      assert.ok(Array.isArray(longTasks), 'this Chromium reports no long tasks');
-      const during = longTasks.filter((t) => t.start + t.duration >= run.start && t.start <= run.end);
-      const worst = Math.max(0, ...during.map((t) => t.duration));
-      console.log(`# ${backend}: ${during.length} long tasks while training, longest ${worst.toFixed(0)} ms`);
-
       const held = [...photos('val', 'cat', 5), ...photos('val', 'dog', 5)];
       const results = await predict(page, held, c.predictTimeout);
+      const workEnd = await page.evaluate(() => performance.now());
+
+      const longTasks = await page.evaluate(() => window.__longTasks);
+      assert.ok(Array.isArray(longTasks), 'this Chromium reports no long tasks');
+      const overlaps = (t, from, to) => t.start + t.duration >= from && t.start <= to;
+      const during = longTasks.filter((t) => overlaps(t, workStart, workEnd));
+      const worst = Math.max(0, ...during.map((t) => t.duration));
+      const worstTraining = Math.max(0, ...during.filter((t) => overlaps(t, run.start, run.end)).map((t) => t.duration));
+      console.log(`# ${backend}: ${during.length} long tasks from upload to last prediction, longest ${worst.toFixed(0)} ms ` +
+        `(while training: ${worstTraining.toFixed(0)} ms)`);
       assert.equal(results.length, 10);
       const truth = new Map(held.map((p) => [basename(p), basename(join(p, '..'))]));
       const right = results.filter((r) => truth.get(r.file) === r.cls).length;
@@ -98,11 +103,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(csp, [], 'the page broke its Content-Security-Policy');
       const panics = problems.filter((p) => /panicked|RuntimeError|unreachable/i.test(p));
       assert.deepEqual(panics, [], 'the wasm panicked');
-      const limit = LONG_TASK_LIMIT_MS[backend];
-      if (limit !== null) {
-        assert.ok(worst <= limit,
-          `a main-thread task took ${worst.toFixed(0)} ms while training (limit ${limit} ms)`);
-      }
+      assert.ok(worst <= LONG_TASK_LIMIT_MS,
+        `a task on the page's thread took ${worst.toFixed(0)} ms (limit ${LONG_TASK_LIMIT_MS} ms)`);
     } finally {
       await close();
     }

@@ -1,5 +1,7 @@
-//! Which backend runs the network: the WebGPU adapter's name, or the CPU and why.
+//! Which backend runs the network: the WebGPU adapter's name, or the CPU and why. `data-engine`
+//! says where the engine runs: `"worker"` (a Web Worker, the normal case) or `"page"`.
 
+use crate::web::client::in_worker;
 use crate::web::state::AppState;
 use crate::web::words;
 use leptos::prelude::*;
@@ -15,6 +17,12 @@ pub fn BackendBadge() -> impl IntoView {
             .unwrap_or_else(|| "Looking for a GPU…".to_string())
     };
     let note = move || state.backend.with(|b| b.as_ref().map(words::backend_note));
+    let engine = move || {
+        state.backend.with(|b| {
+            b.as_ref()
+                .map(|_| if in_worker() { "worker" } else { "page" })
+        })
+    };
     view! {
         <div
             class="badge"
@@ -22,6 +30,7 @@ pub fn BackendBadge() -> impl IntoView {
             class:badge-cpu=move || kind() == Some("cpu")
             data-testid="backend"
             data-backend=kind
+            data-engine=engine
             title=note
         >
             <span class="badge-dot" aria-hidden="true"></span>

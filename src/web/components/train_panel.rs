@@ -3,7 +3,7 @@
 use super::curves::Curves;
 use super::progress_bar::ProgressBar;
 use super::settings::Settings;
-use crate::web::actions::train;
+use crate::web::actions::{stop, train};
 use crate::web::state::{AppState, LoadState, TrainStatus};
 use crate::web::words;
 use leptos::prelude::*;
@@ -57,7 +57,7 @@ pub fn TrainPanel() -> impl IntoView {
                         type="button"
                         data-testid="stop"
                         disabled=move || state.stop_requested.get()
-                        on:click=move |_| state.stop_requested.set(true)
+                        on:click=move |_| stop(state)
                     >
                         {move || if state.stop_requested.get() { "Stopping…" } else { "Stop" }}
                     </button>

@@ -19,7 +19,7 @@ pub const SHORT_SIDE: u32 = 512;
 pub const MAX_FILE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// Why a photo could not be read.
-#[derive(Debug, Clone, Error, PartialEq)]
+#[derive(Debug, Clone, Error, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DecodeError {
     /// Not an image, or a format this browser cannot decode.
     #[error("{name} is not an image this browser can read")]
@@ -68,13 +68,10 @@ pub async fn decode_blob(blob: &web_sys::Blob, name: &str) -> Result<Rgba, Decod
         name: name.to_string(),
         detail: js::describe(&e),
     };
-    let window = js::window();
     let options = ImageBitmapOptions::new();
     options.set_image_orientation(ImageOrientation::FromImage);
     options.set_premultiply_alpha(PremultiplyAlpha::None);
-    let promise = window
-        .create_image_bitmap_with_blob_and_image_bitmap_options(blob, &options)
-        .map_err(not_an_image)?;
+    let promise = js::create_image_bitmap(blob.as_ref(), &options).map_err(not_an_image)?;
     let bitmap: ImageBitmap = JsFuture::from(promise)
         .await
         .map_err(not_an_image)?
@@ -92,9 +89,7 @@ pub async fn decode_blob(blob: &web_sys::Blob, name: &str) -> Result<Rgba, Decod
         options.set_resize_width(tw);
         options.set_resize_height(th);
         options.set_resize_quality(ResizeQuality::High);
-        let promise = window
-            .create_image_bitmap_with_image_bitmap_and_image_bitmap_options(&bitmap, &options)
-            .map_err(pixels_error)?;
+        let promise = js::create_image_bitmap(bitmap.as_ref(), &options).map_err(pixels_error)?;
         let small: ImageBitmap = JsFuture::from(promise)
             .await
             .map_err(pixels_error)?

@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// Why a download failed.
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FetchError {
     /// The request did not complete (offline, server stopped, blocked).
     #[error("could not download {url}: {detail}")]
@@ -33,7 +33,7 @@ pub async fn fetch_bytes(
         url: url.to_string(),
         detail: js::describe(&e),
     };
-    let response = JsFuture::from(js::window().fetch_with_str(url))
+    let response = JsFuture::from(js::fetch(url).map_err(network)?)
         .await
         .map_err(network)?;
     let response: web_sys::Response = response.dyn_into().map_err(network)?;

@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// A WebGPU adapter, as the browser describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AdapterInfo {
     /// Something a person recognises: the description, or vendor and architecture.
     pub name: String,
@@ -28,7 +28,8 @@ pub enum GpuProbe {
 
 /// Asks the browser for its default WebGPU adapter.
 pub async fn probe() -> GpuProbe {
-    let navigator = js::window().navigator();
+    // `navigator.gpu` exists on windows and on workers alike.
+    let navigator = js::get(&js_sys::global(), "navigator");
     let gpu = js::get(&navigator, "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return GpuProbe::NoApi;

@@ -39,7 +39,41 @@ pub fn describe(value: &JsValue) -> String {
     format!("{value:?}")
 }
 
-/// The page's `window`. The app only ever runs in a window.
+/// The page's `window`. Only for code that runs on the page's thread (the UI), never in the
+/// engine's worker: use [`js_sys::global`] there.
 pub fn window() -> web_sys::Window {
-    web_sys::window().expect("Whisker runs in a browser window")
+    web_sys::window().expect("Whisker's page runs in a browser window")
+}
+
+/// Calls `globalThis[name](args...)`: the functions that windows and workers share
+/// (`fetch`, `createImageBitmap`), without knowing which one this code runs in.
+fn call_global(name: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+    let global = js_sys::global();
+    let f = get(&global, name)
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| JsValue::from_str(&format!("{name} is not available here")))?;
+    let array: js_sys::Array = args.iter().copied().collect();
+    f.apply(&global, &array)
+}
+
+/// `fetch(url)` on this thread's global scope.
+pub fn fetch(url: &str) -> Result<js_sys::Promise, JsValue> {
+    call_global("fetch", &[&JsValue::from_str(url)])?.dyn_into()
+}
+
+/// `createImageBitmap(source, options)` on this thread's global scope.
+pub fn create_image_bitmap(
+    source: &JsValue,
+    options: &web_sys::ImageBitmapOptions,
+) -> Result<js_sys::Promise, JsValue> {
+    call_global("createImageBitmap", &[source, options.as_ref()])?.dyn_into()
+}
+
+/// Milliseconds since this thread's time origin (`performance.now()`), or since the epoch where
+/// there is no `performance`.
+pub fn now_ms() -> f64 {
+    let performance = get(&js_sys::global(), "performance");
+    call0(&performance, "now")
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
 }

@@ -1,5 +1,5 @@
-//! Yielding to the browser's event loop, so long computations on the main thread never block
-//! input and rendering for long.
+//! Yielding to the event loop, so long computations let other messages in (Stop, new photos)
+//! and, when they run on the page's thread, never block input and rendering for long.
 
 use super::js;
 use wasm_bindgen::{JsCast, JsValue};
@@ -10,8 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 /// Uses `scheduler.yield()` where the browser has it (it resumes ahead of other queued tasks),
 /// else a `MessageChannel` message: a fresh task without `setTimeout`'s 4 ms clamping.
 pub async fn yield_now() {
-    let window = js::window();
-    let scheduler = js::get(&window, "scheduler");
+    let scheduler = js::get(&js_sys::global(), "scheduler");
     if !scheduler.is_undefined()
         && let Some(promise) =
             js::call0(&scheduler, "yield").and_then(|p| p.dyn_into::<js_sys::Promise>().ok())

@@ -1,0 +1,199 @@
+//! The page's side of the [`protocol`](super::protocol): starts the engine's Web Worker and
+//! routes its answers to whoever asked. Where no worker can start (no module workers in this
+//! browser, or a test page without the app's loader) the engine runs on the page's own thread
+//! behind the same interface.
+
+use super::glue::js;
+use super::host::Host;
+use super::protocol::{Reply, Request, decode_fatal, decode_reply, encode_request};
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// Where the engine runs.
+enum Transport {
+    /// In a dedicated worker.
+    Worker(Worker),
+    /// On this thread.
+    Local(Host),
+}
+
+/// The page's connection to the engine.
+pub struct Client {
+    transport: Transport,
+    next_id: Cell<u64>,
+    /// Requests still expecting replies.
+    waiting: RefCell<HashMap<u64, UnboundedSender<Reply>>>,
+    /// Set once the engine died: every later request is answered with it.
+    crashed: RefCell<Option<String>>,
+}
+
+thread_local! {
+    static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
+}
+
+/// The page's client, started on first use.
+pub fn client() -> Rc<Client> {
+    if let Some(c) = CLIENT.with(|c| c.borrow().clone()) {
+        return c;
+    }
+    let client = Rc::new(Client {
+        transport: start_transport(),
+        next_id: Cell::new(1),
+        waiting: RefCell::new(HashMap::new()),
+        crashed: RefCell::new(None),
+    });
+    CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
+    client
+}
+
+/// Whether the engine runs in a worker (`false`: on the page's thread).
+pub fn in_worker() -> bool {
+    matches!(client().transport, Transport::Worker(_))
+}
+
+impl Client {
+    /// Sends `request` (with an attachment: a photo's `File`, the weights' `Uint8Array`) and
+    /// returns its replies, ending after the final one.
+    pub fn call(&self, request: Request, attachment: Option<&JsValue>) -> UnboundedReceiver<Reply> {
+        let (sender, receiver) = unbounded();
+        if let Some(message) = self.crashed.borrow().clone() {
+            let _ = sender.unbounded_send(Reply::Crashed(message));
+            return receiver;
+        }
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.waiting.borrow_mut().insert(id, sender);
+        self.post(id, request, attachment);
+        receiver
+    }
+
+    /// Sends a request that has no reply (`Stop`, `Forget`, `Weights`).
+    pub fn send(&self, request: Request, attachment: Option<&JsValue>) {
+        if self.crashed.borrow().is_none() {
+            self.post(0, request, attachment);
+        }
+    }
+
+    fn post(&self, id: u64, request: Request, attachment: Option<&JsValue>) {
+        match &self.transport {
+            Transport::Worker(worker) => {
+                let message = encode_request(id, &request, attachment);
+                // Bytes move to the worker instead of being copied.
+                let sent = match attachment.and_then(|a| a.dyn_ref::<js_sys::Uint8Array>()) {
+                    Some(bytes) => worker
+                        .post_message_with_transfer(&message, &js_sys::Array::of1(&bytes.buffer())),
+                    None => worker.post_message(&message),
+                };
+                if let Err(e) = sent {
+                    self.crash(format!("could not reach the engine: {}", js::describe(&e)));
+                }
+            }
+            Transport::Local(host) => host.handle(id, request, attachment.cloned()),
+        }
+    }
+
+    fn deliver(&self, id: u64, reply: Reply) {
+        let last = reply.is_final();
+        let sender = if last {
+            self.waiting.borrow_mut().remove(&id)
+        } else {
+            self.waiting.borrow().get(&id).cloned()
+        };
+        if let Some(sender) = sender {
+            let _ = sender.unbounded_send(reply);
+        }
+    }
+
+    fn crash(&self, message: String) {
+        log::error!("the engine stopped: {message}");
+        *self.crashed.borrow_mut() = Some(message.clone());
+        for (_, sender) in self.waiting.borrow_mut().drain() {
+            let _ = sender.unbounded_send(Reply::Crashed(message.clone()));
+        }
+    }
+}
+
+/// Delivers a reply to the page's client (replies only ever come after the client exists).
+fn deliver(id: u64, reply: Reply) {
+    if let Some(client) = CLIENT.with(|c| c.borrow().clone()) {
+        client.deliver(id, reply);
+    }
+}
+
+fn crash(message: String) {
+    if let Some(client) = CLIENT.with(|c| c.borrow().clone()) {
+        client.crash(message);
+    }
+}
+
+fn start_transport() -> Transport {
+    match start_worker() {
+        Ok(worker) => Transport::Worker(worker),
+        Err(why) => {
+            log::info!("the engine runs on the page's thread: {why}");
+            Transport::Local(Host::new(Rc::new(deliver)))
+        }
+    }
+}
+
+/// Starts `worker.js` next to the page's loader, telling it where the app's JS and wasm are.
+fn start_worker() -> Result<Worker, String> {
+    let document = js::window().document().ok_or("no document")?;
+    let script = document
+        .query_selector("script[data-whisker-js]")
+        .ok()
+        .flatten()
+        .ok_or("no app loader on this page")?;
+    let attribute = |name: &str| {
+        script
+            .get_attribute(name)
+            .ok_or_else(|| format!("the loader has no {name}"))
+    };
+    let base = js::get(&script, "src")
+        .as_string()
+        .ok_or("the loader has no src")?;
+    let absolute = |path: &str| {
+        web_sys::Url::new_with_base(path, &base)
+            .map(|u| u.href())
+            .map_err(|e| js::describe(&e))
+    };
+    let url = web_sys::Url::new_with_base("worker.js", &base).map_err(|e| js::describe(&e))?;
+    let params = url.search_params();
+    params.set("js", &absolute(&attribute("data-whisker-js")?)?);
+    params.set("wasm", &absolute(&attribute("data-whisker-wasm")?)?);
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    options.set_name("whisker-engine");
+    let worker = Worker::new_with_options(&url.href(), &options).map_err(|e| js::describe(&e))?;
+
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
+        let data = event.data();
+        if let Some(message) = decode_fatal(&data) {
+            crash(message);
+            return;
+        }
+        match decode_reply(&data) {
+            Ok((id, reply)) => deliver(id, reply),
+            Err(e) => log::error!("{e}"),
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    // A worker that fails to load (or throws outside our code) ends here.
+    let on_error = Closure::<dyn Fn(ErrorEvent)>::new(|event: ErrorEvent| {
+        crash(format!(
+            "{} ({}:{})",
+            event.message(),
+            event.filename(),
+            event.lineno()
+        ));
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    Ok(worker)
+}

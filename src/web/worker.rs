@@ -1,0 +1,50 @@
+//! The engine's thread. `static/worker.js` starts a dedicated module Worker that loads the same
+//! wasm as the page; `main` finds itself without a `window` and lands here. Everything heavy
+//! (decoding, preprocessing, the backbone, training) runs in this worker, so the page's thread
+//! only draws: it never blocks for the ~100-900 ms a training step or a WebGPU kernel
+//! compilation can take.
+
+use super::glue::js;
+use super::host::Host;
+use super::protocol::{decode_request, encode_fatal, encode_reply};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+/// Serves the page's requests from this worker: installs the message handler, then serves the
+/// messages `worker.js` queued while the wasm was loading (in order).
+pub fn start(scope: DedicatedWorkerGlobalScope) {
+    let _ = console_log::init_with_level(log::Level::Info);
+    let fatal_scope = scope.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        console_error_panic_hook::hook(info);
+        // The wasm instance is unusable after a panic: tell the page, which says so.
+        let _ = fatal_scope.post_message(&encode_fatal(&info.to_string()));
+    }));
+
+    let reply_scope = scope.clone();
+    let host = Host::new(Rc::new(move |id, reply| {
+        if let Err(e) = reply_scope.post_message(&encode_reply(id, &reply)) {
+            log::error!("could not answer the page: {}", js::describe(&e));
+        }
+    }));
+    let serve = move |data: wasm_bindgen::JsValue| match decode_request(&data) {
+        Ok((id, request, file)) => host.handle(id, request, file),
+        Err(e) => log::error!("{e}"),
+    };
+    let queued = js::get(&scope, "__whiskerQueued");
+    let on_message = {
+        let serve = serve.clone();
+        Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| serve(event.data()))
+    };
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    if let Some(queued) = queued.dyn_ref::<js_sys::Array>() {
+        for event in queued.iter() {
+            serve(js::get(&event, "data"));
+        }
+        queued.set_length(0);
+    }
+}
