@@ -184,14 +184,14 @@ fn start_worker() -> Result<Worker, String> {
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    // A worker that fails to load (or throws outside our code) ends here.
-    let on_error = Closure::<dyn Fn(ErrorEvent)>::new(|event: ErrorEvent| {
-        crash(format!(
-            "{} ({}:{})",
-            event.message(),
-            event.filename(),
-            event.lineno()
-        ));
+    // A worker that throws outside our code ends here with an `ErrorEvent`; one whose script
+    // cannot be fetched, with a plain `Event`.
+    let on_error = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+        let detail = match event.dyn_ref::<ErrorEvent>() {
+            Some(e) => format!("{} ({}:{})", e.message(), e.filename(), e.lineno()),
+            None => "its script could not be loaded".to_string(),
+        };
+        crash(detail);
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
