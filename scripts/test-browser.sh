@@ -11,11 +11,13 @@ cd "$(dirname "$0")/.."
 
 # wasm builds get their own target directory, so they never wait on a native build's lock.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/web}
+# wasm-opt 132 from npm (scripts/setup.sh), ahead of any other on PATH.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 [[ -s static/models/mobilenet_v2.f16.bpk ]] \
   || { echo "test-browser: static/models/mobilenet_v2.f16.bpk is missing: run scripts/setup-weights.sh" >&2; exit 1; }
-[[ -d node_modules/playwright-core ]] \
-  || { echo "test-browser: node_modules/playwright-core is missing: run npm ci" >&2; exit 1; }
+[[ -d node_modules/playwright-core && -x node_modules/.bin/wasm-opt ]] \
+  || { echo "test-browser: node_modules (playwright-core, binaryen) is missing: run npm ci" >&2; exit 1; }
 
 echo "== trunk build --release"
 trunk build --release
