@@ -141,7 +141,9 @@ fn start_transport() -> Transport {
     }
 }
 
-/// Starts `worker.js` next to the page's loader, telling it where the app's JS and wasm are.
+/// Starts `worker.js` next to the page's loader, telling it where the app's JS glue is, and hands
+/// it the page's own compiled wasm module: the worker neither downloads nor compiles the 33 MB
+/// again (servers that forbid caching would otherwise send it twice).
 fn start_worker() -> Result<Worker, String> {
     let document = js::window().document().ok_or("no document")?;
     let script = document
@@ -165,7 +167,6 @@ fn start_worker() -> Result<Worker, String> {
     let url = web_sys::Url::new_with_base("worker.js", &base).map_err(|e| js::describe(&e))?;
     let params = url.search_params();
     params.set("js", &absolute(&attribute("data-whisker-js")?)?);
-    params.set("wasm", &absolute(&attribute("data-whisker-wasm")?)?);
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     options.set_name("whisker-engine");
@@ -195,5 +196,10 @@ fn start_worker() -> Result<Worker, String> {
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
+    // worker.js waits for this before anything else; requests sent meanwhile queue there.
+    let module = js_sys::Object::new();
+    js_sys::Reflect::set(&module, &"module".into(), &wasm_bindgen::module())
+        .map_err(|e| js::describe(&e))?;
+    worker.post_message(&module).map_err(|e| js::describe(&e))?;
     Ok(worker)
 }

@@ -1,8 +1,9 @@
 // End to end, in headless Chromium: upload 5 cats and 5 dogs, train, predict 10 held-out photos
 // (at least 9 right), on the CPU path and on WebGPU (SwiftShader here: slow but real). Also checks
-// that nothing is requested from another origin, that the page breaks no CSP rule, that the
-// engine runs in a Web Worker, and that no task on the page's thread runs longer than 100 ms
-// from the first upload to the last prediction.
+// that nothing is requested from another origin (the worker's requests included), that the page
+// breaks no CSP rule, that the engine runs in a Web Worker fed the page's own wasm module, and
+// that no task on the page's thread runs longer than 100 ms from the first upload to the last
+// prediction.
 //
 // Needs dist/ (trunk build --release) and the photos in ../shared/data/pets (or $WHISKER_DATA).
 // WHISKER_E2E_BACKENDS=cpu (or webgpu) runs only one backend.
@@ -41,6 +42,7 @@ for (const backend of BACKENDS) {
   test(`pets on ${backend}: train on 5+5 photos, 9 of 10 new photos right`, { timeout: 20 * 60_000 }, async () => {
     const { context, close } = await launch();
     const foreign = [];
+    const wasmRequests = [];
     const problems = [];
     try {
       await observeLongTasks(context);
@@ -49,6 +51,7 @@ for (const backend of BACKENDS) {
         if (!url.startsWith(server.origin + '/') && !url.startsWith('blob:') && !url.startsWith('data:')) {
           foreign.push(url);
         }
+        if (url.endsWith('.wasm')) wasmRequests.push(url);
       });
       const page = await context.newPage();
       page.on('console', (msg) => {
@@ -63,6 +66,9 @@ for (const backend of BACKENDS) {
       console.log(`# ${backend}: badge "${badge.label}", loaded in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`);
       assert.equal(badge.backend, backend, `?backend=${backend} must select ${backend}`);
       assert.equal(badge.engine, 'worker', 'the engine must run in a Web Worker');
+      // The page hands its compiled module to the worker (the test server forbids caching, so a
+      // second download would show here).
+      assert.equal(wasmRequests.length, 1, `the wasm was requested ${wasmRequests.length} times`);
       const workStart = await page.evaluate(() => performance.now());
 
       await fillClasses(page, ['cat', 'dog'], [photos('train', 'cat', 5), photos('train', 'dog', 5)]);
