@@ -211,12 +211,10 @@ pub struct TrainedModel {
 /// The loaded network and everything computed with it.
 pub struct Engine {
     device: Device,
-    backend: BackendInfo,
     backbone: MobileNetV2,
     batch: usize,
     cache: RefCell<FeatureCache>,
     model: RefCell<Option<Rc<TrainedModel>>>,
-    busy: Cell<bool>,
 }
 
 thread_local! {
@@ -314,14 +312,12 @@ impl Engine {
         };
         let engine = Engine {
             device,
-            backend,
             backbone,
             batch,
             cache: RefCell::new(FeatureCache::new(
                 crate::ml::backbone::mobilenet::LAST_STAGE,
             )),
             model: RefCell::new(None),
-            busy: Cell::new(false),
         };
         on_step(LoadStep::WarmingUp);
         let started = now_seconds();
@@ -375,16 +371,6 @@ impl Engine {
         .await?;
         log::info!("training warm-up: {:.2} s", now_seconds() - started);
         Ok(())
-    }
-
-    /// The backend in use.
-    pub fn backend(&self) -> &BackendInfo {
-        &self.backend
-    }
-
-    /// True while a training run or prediction uses the network.
-    pub fn is_busy(&self) -> bool {
-        self.busy.get()
     }
 
     /// The current trained model, if any.
@@ -441,12 +427,8 @@ impl Engine {
         let counts: Vec<usize> = classes.iter().map(|c| c.photos.len()).collect();
         validate_classes(&names, &counts)?;
         settings.validate()?;
-        self.busy.set(true);
-        let result = self
-            .train_inner(classes, names, settings, stop, &mut on_event)
-            .await;
-        self.busy.set(false);
-        result
+        self.train_inner(classes, names, settings, stop, &mut on_event)
+            .await
     }
 
     async fn train_inner(

@@ -70,11 +70,6 @@ pub fn forget(id: PhotoId) {
     }
 }
 
-/// Number of photos kept (for tests and diagnostics).
-pub fn kept() -> usize {
-    INPUTS.with(|m| m.borrow().len())
-}
-
 /// An object URL showing `blob` (for thumbnails; revoke with [`revoke_url`]).
 pub fn object_url(blob: &web_sys::Blob) -> String {
     web_sys::Url::create_object_url_with_blob(blob).unwrap_or_default()
