@@ -16,6 +16,13 @@ pub struct LabelledPhotos {
     pub labels: Vec<usize>,
 }
 
+impl LabelledPhotos {
+    /// Photos of class `label`.
+    pub fn count(&self, label: usize) -> usize {
+        self.labels.iter().filter(|&&l| l == label).count()
+    }
+}
+
 /// Reads a training folder: each sub-folder is a class. At least two classes, none empty.
 pub fn read_classes(dir: &Path) -> Result<LabelledPhotos, CliError> {
     let folders = class_folders(dir)?;

@@ -2,6 +2,7 @@
 
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
+use crate::ml::session::SessionError;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -55,6 +56,25 @@ pub enum CliError {
     /// Loading, training or predicting failed.
     #[error(transparent)]
     Ml(#[from] MlError),
+}
+
+impl From<SessionError<CliError>> for CliError {
+    fn from(e: SessionError<CliError>) -> Self {
+        match e {
+            SessionError::Photo(e) => e,
+            SessionError::Ml(e) => CliError::Ml(e),
+            // Class folders are checked when read, so this names no folder.
+            SessionError::Dataset(source) => CliError::Dataset {
+                path: std::path::PathBuf::from("."),
+                source,
+            },
+            // The CLI never stops a run and runs one at a time.
+            SessionError::Stopped | SessionError::Busy => {
+                CliError::Backend(format!("training did not run: {e}"))
+            }
+            SessionError::NoModel => CliError::Ml(MlError::BadSetting(e.to_string())),
+        }
+    }
 }
 
 impl CliError {

@@ -1,14 +1,28 @@
 //! Labelled photo sets: validation of what the user gave us, and seeded train/validation splits.
 
 use super::rng::Rng;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// A photo's identity, stable while it exists: the CLI numbers its files, the page its uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PhotoId(pub u64);
+
+impl std::fmt::Display for PhotoId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Why a set of labelled photos cannot be trained on.
-#[derive(Debug, Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Error, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DatasetError {
     /// Training needs at least two classes to tell apart.
     #[error("at least two classes are needed, found {0}")]
     TooFewClasses(usize),
+    /// A class has no name (0-based position).
+    #[error("class {} has no name", .0 + 1)]
+    UnnamedClass(usize),
     /// A class without photos cannot be learned.
     #[error("class \"{0}\" has no photos")]
     EmptyClass(String),
@@ -21,6 +35,9 @@ pub enum DatasetError {
 pub fn validate_classes(names: &[String], counts: &[usize]) -> Result<(), DatasetError> {
     if names.len() < 2 {
         return Err(DatasetError::TooFewClasses(names.len()));
+    }
+    if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
+        return Err(DatasetError::UnnamedClass(i));
     }
     for (i, name) in names.iter().enumerate() {
         if names[..i].iter().any(|n| n == name) {

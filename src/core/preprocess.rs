@@ -15,7 +15,7 @@ pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// Errors of preprocessing: the buffer does not describe an image.
-#[derive(Debug, Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PreprocessError {
     /// Width or height is zero.
     #[error("the image is empty ({width}x{height} pixels)")]

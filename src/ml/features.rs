@@ -5,6 +5,7 @@ use super::backbone::mobilenet::{
     LAST_STAGE, MobileNetV2, global_pool, stage_channels, stage_resolution,
 };
 use super::error::MlError;
+use crate::core::dataset::PhotoId;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use std::collections::HashMap;
@@ -68,11 +69,11 @@ pub async fn extract(
     Ok(out)
 }
 
-/// Cached activations per photo key, for one backbone and one cut stage.
+/// Cached activations per photo, for one backbone and one cut stage.
 #[derive(Debug, Default, Clone)]
 pub struct FeatureCache {
     stage: usize,
-    entries: HashMap<String, Vec<f32>>,
+    entries: HashMap<PhotoId, Vec<f32>>,
 }
 
 impl FeatureCache {
@@ -90,23 +91,23 @@ impl FeatureCache {
     }
 
     /// Cached activations of a photo.
-    pub fn get(&self, key: &str) -> Option<&[f32]> {
-        self.entries.get(key).map(Vec::as_slice)
+    pub fn get(&self, id: PhotoId) -> Option<&[f32]> {
+        self.entries.get(&id).map(Vec::as_slice)
     }
 
     /// Whether a photo's activations are cached.
-    pub fn contains(&self, key: &str) -> bool {
-        self.entries.contains_key(key)
+    pub fn contains(&self, id: PhotoId) -> bool {
+        self.entries.contains_key(&id)
     }
 
     /// Stores a photo's activations.
-    pub fn insert(&mut self, key: String, activations: Vec<f32>) {
-        self.entries.insert(key, activations);
+    pub fn insert(&mut self, id: PhotoId, activations: Vec<f32>) {
+        self.entries.insert(id, activations);
     }
 
     /// Forgets a photo (it was removed).
-    pub fn remove(&mut self, key: &str) {
-        self.entries.remove(key);
+    pub fn remove(&mut self, id: PhotoId) {
+        self.entries.remove(&id);
     }
 
     /// Number of cached photos.
@@ -119,18 +120,19 @@ impl FeatureCache {
         self.entries.is_empty()
     }
 
-    /// Stacks the activations of `keys` into one `[N, C, H, W]` tensor. Every key must be cached.
-    pub fn stack(&self, keys: &[&str], device: &Device) -> Result<Tensor<4>, MlError> {
+    /// Stacks the activations of `ids` into one `[N, C, H, W]` tensor. Every photo must be
+    /// cached.
+    pub fn stack(&self, ids: &[PhotoId], device: &Device) -> Result<Tensor<4>, MlError> {
         let shape = cached_shape(self.stage);
-        let mut flat = Vec::with_capacity(keys.len() * shape.iter().product::<usize>());
-        for key in keys {
+        let mut flat = Vec::with_capacity(ids.len() * shape.iter().product::<usize>());
+        for &id in ids {
             let v = self
-                .get(key)
-                .ok_or_else(|| MlError::BadSetting(format!("photo {key} was never extracted")))?;
+                .get(id)
+                .ok_or_else(|| MlError::BadSetting(format!("photo {id} was never extracted")))?;
             flat.extend_from_slice(v);
         }
         Ok(Tensor::from_data(
-            TensorData::new(flat, [keys.len(), shape[0], shape[1], shape[2]]),
+            TensorData::new(flat, [ids.len(), shape[0], shape[1], shape[2]]),
             device,
         ))
     }
@@ -172,12 +174,15 @@ mod tests {
         assert!(diff < 1e-4, "batching changed features by {diff}");
 
         let mut cache = FeatureCache::new(18);
-        cache.insert("a".into(), out[0].clone());
-        cache.insert("b".into(), out[1].clone());
+        cache.insert(PhotoId(1), out[0].clone());
+        cache.insert(PhotoId(2), out[1].clone());
         assert_eq!(
-            cache.stack(&["b", "a"], &device).unwrap().dims(),
+            cache
+                .stack(&[PhotoId(2), PhotoId(1)], &device)
+                .unwrap()
+                .dims(),
             [2, 1280, 1, 1]
         );
-        assert!(cache.stack(&["c"], &device).is_err());
+        assert!(cache.stack(&[PhotoId(3)], &device).is_err());
     }
 }

@@ -8,6 +8,8 @@ pub mod features;
 pub mod head;
 pub mod model_file;
 pub mod pipeline;
+pub mod session;
+pub mod settings;
 pub mod trainer;
 pub mod weights;
 

@@ -4,102 +4,16 @@
 //! caller extracts (decoding photos is platform-specific) and observes progress.
 
 use super::backbone::MobileNetV2;
-use super::backbone::mobilenet::FEATURE_DIM;
-use super::classifier::{Classifier, MAX_FINE_TUNE_BLOCKS, cut_stage};
+use super::backbone::mobilenet::{FEATURE_DIM, LAST_STAGE, global_pool};
+use super::classifier::Classifier;
 use super::error::MlError;
 use super::head::HeadConfig;
+use super::settings::TrainSettings;
 use super::trainer::{EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
-use crate::core::dataset::{Split, stratified_split};
+use crate::core::dataset::Split;
 use crate::core::rng::Rng;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// Everything the user can set about training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainSettings {
-    /// Training the head on frozen features.
-    pub head: PhaseConfig,
-    /// Fine-tuning the last blocks together with the head (only if `fine_tune_blocks > 0`).
-    pub fine_tune: PhaseConfig,
-    /// Inverted residual blocks to unfreeze, counted from the top (0 = head only).
-    pub fine_tune_blocks: usize,
-    /// Hidden units of the head; `None` for a linear softmax head.
-    pub hidden: Option<usize>,
-    /// Share of each class's photos held out for validation, `[0, 1)`.
-    pub val_share: f32,
-    /// Seed of the split, the head's initialisation, shuffling and dropout.
-    pub seed: u64,
-    /// After validating, train again on all photos for the best epoch counts (the final model
-    /// then uses every photo; the reported validation is the held-out run's).
-    pub refit: bool,
-}
-
-impl Default for TrainSettings {
-    fn default() -> Self {
-        Self {
-            head: PhaseConfig::default(),
-            // Fine-tuning pretrained weights wants a learning rate ~10x below the head's.
-            fine_tune: PhaseConfig {
-                epochs: 10,
-                learning_rate: 1e-4,
-                patience: 4,
-                ..PhaseConfig::default()
-            },
-            fine_tune_blocks: 0,
-            hidden: None,
-            val_share: 0.2,
-            seed: 42,
-            refit: true,
-        }
-    }
-}
-
-impl TrainSettings {
-    /// Checks the settings, in words a user can act on.
-    pub fn validate(&self) -> Result<(), MlError> {
-        let bad = |m: String| Err(MlError::BadSetting(m));
-        if self.head.epochs == 0 {
-            return bad("train for at least one epoch".into());
-        }
-        if !(0.0..0.9).contains(&self.val_share) {
-            return bad(format!(
-                "the validation share must be between 0 and 0.9, not {}",
-                self.val_share
-            ));
-        }
-        if self.fine_tune_blocks > MAX_FINE_TUNE_BLOCKS {
-            return bad(format!(
-                "at most {MAX_FINE_TUNE_BLOCKS} blocks can be fine-tuned, not {}",
-                self.fine_tune_blocks
-            ));
-        }
-        for (name, p) in [
-            ("learning rate", &self.head),
-            ("fine-tuning rate", &self.fine_tune),
-        ] {
-            if !(p.learning_rate > 0.0 && p.learning_rate < 1.0) {
-                return bad(format!("the {name} must be between 0 and 1"));
-            }
-            if p.batch_size == 0 {
-                return bad("the batch size must be at least 1".into());
-            }
-            if !(0.0..1.0).contains(&p.dropout) {
-                return bad("dropout must be between 0 and 1".into());
-            }
-        }
-        Ok(())
-    }
-
-    /// The seeded, stratified train/validation split of photos with `labels`.
-    pub fn split(&self, labels: &[usize]) -> Split {
-        stratified_split(labels, self.val_share, self.seed)
-    }
-
-    /// The backbone stage whose activations must be extracted and cached.
-    pub fn cut_stage(&self) -> usize {
-        cut_stage(self.fine_tune_blocks)
-    }
-}
 
 /// Which part of training is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,18 +75,22 @@ pub async fn fit(
 ) -> Result<TrainOutcome, MlError> {
     settings.validate()?;
     let n = labels.len();
-    let device = activations.device();
     let fine_tune = settings.fine_tune_blocks;
 
-    // Head phase on pooled 1280-d features, computed once through the frozen top stages.
+    // Head phase on pooled 1280-d features: the stages above the cut are still frozen then, so
+    // their output is computed once, in chunks that keep each pass's memory bounded.
     let pooled = if fine_tune == 0 {
         activations.clone()
     } else {
-        let frozen = Classifier::new(backbone, fine_tune, dummy_head(classes, &device));
+        let from = settings.cut_stage() + 1;
         let mut rows = Vec::new();
         for start in (0..n).step_by(32) {
             let end = (start + 32).min(n);
-            rows.push(frozen.features(activations.clone().narrow(0, start, end - start)));
+            let chunk = activations.clone().narrow(0, start, end - start);
+            // [B, C_cut, H, W] -> [B, 1280]
+            rows.push(global_pool(
+                backbone.forward_stages(chunk, from, LAST_STAGE),
+            ));
         }
         Tensor::cat(rows, 0).reshape([n, FEATURE_DIM, 1, 1])
     };
@@ -363,8 +281,4 @@ async fn run_phase(
     let history = trainer.history().to_vec();
     let (model, best_epoch) = trainer.into_best();
     Ok((model, history, best_epoch, stopped))
-}
-
-fn dummy_head(classes: usize, device: &Device) -> super::head::Head {
-    HeadConfig::new(FEATURE_DIM, classes).init(&mut Rng::new(0), device)
 }

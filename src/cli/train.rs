@@ -1,0 +1,96 @@
+//! `whisker train`: photos in class folders -> a model file.
+
+use super::args::TrainArgs;
+use super::data::{self, LabelledPhotos};
+use super::error::CliError;
+use super::images::load_input;
+use super::output::{bar, show_progress};
+use super::runtime::session;
+use crate::core::dataset::{PhotoId, Split};
+use crate::core::preprocess::Preprocess;
+use crate::ml::pipeline::Progress;
+use crate::ml::session::LabelledPhoto;
+
+/// Trains on `args.data_dir` and writes the model to `args.out`.
+pub fn train(args: TrainArgs) -> Result<(), CliError> {
+    let settings = args.choices().settings()?;
+    let mut photos = data::read_classes(&args.data_dir)?;
+    let counts: Vec<String> = photos
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} ({})", photos.count(i)))
+        .collect();
+    println!("classes: {}", counts.join(", "));
+
+    // An explicit validation folder is appended after the training photos.
+    let split = match &args.val {
+        Some(val_dir) => Some(append_validation(&mut photos, val_dir)?),
+        None => None,
+    };
+    let random_seed = args.random_backbone.then_some(settings.seed);
+    if let Some(seed) = random_seed {
+        println!("backbone: random initialisation (seed {seed})");
+    }
+    let session = session(&args.run, random_seed)?;
+
+    let labelled: Vec<LabelledPhoto> = photos
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, &label)| LabelledPhoto {
+            id: PhotoId(i as u64),
+            label,
+        })
+        .collect();
+    let preprocess = Preprocess::default();
+    let pb = bar(photos.paths.len(), "extracting");
+    let report = crate::block_on(session.train(
+        &photos.classes,
+        &labelled,
+        split,
+        &settings,
+        &mut async |id: PhotoId| load_input(&photos.paths[id.0 as usize], &preprocess),
+        &mut async |p: Progress| {
+            show_progress(&pb, &p);
+            true
+        },
+    ))?;
+    pb.finish_and_clear();
+
+    let bytes = session.export_model::<CliError>()?;
+    std::fs::write(&args.out, bytes).map_err(|e| CliError::io(&args.out, e))?;
+    if let Some(v) = &report.validation {
+        let refit = if settings.refit {
+            format!(
+                "; the saved model is then trained on all {} photos",
+                photos.paths.len()
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "validation accuracy: {:.4} ({} held-out photos{refit})",
+            v.accuracy(),
+            v.total()
+        );
+    }
+    println!("saved {}", args.out.display());
+    Ok(())
+}
+
+/// Appends the photos of `val_dir` (classes of `photos`) and returns the split: the training
+/// photos first, then these.
+fn append_validation(
+    photos: &mut LabelledPhotos,
+    val_dir: &std::path::Path,
+) -> Result<Split, CliError> {
+    let n_train = photos.paths.len();
+    let val = data::read_known_classes(val_dir, &photos.classes)?;
+    photos.paths.extend(val.paths);
+    photos.labels.extend(val.labels);
+    Ok(Split {
+        train: (0..n_train).collect(),
+        val: (n_train..photos.paths.len()).collect(),
+    })
+}

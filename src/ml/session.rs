@@ -1,0 +1,681 @@
+//! A training session: the one place that owns a photo set's feature cache, trains (head,
+//! fine-tuning, refit) and predicts. The `whisker` CLI and the web engine both drive it; they only
+//! differ in how photos are loaded (files vs the browser's decoders) and how progress is shown.
+//!
+//! Methods take `&self` and never hold a borrow of the session's state across an `.await`, so a
+//! browser engine can serve a prediction or forget a photo while a training run is waiting for its
+//! next step. A second training run while one is going on is refused ([`SessionError::Busy`]).
+
+use super::backbone::MobileNetV2;
+use super::backbone::mobilenet::LAST_STAGE;
+use super::classifier::Classifier;
+use super::error::MlError;
+use super::features::{FeatureCache, cached_shape, extract};
+use super::model_file::{self, ModelMeta};
+use super::pipeline::{Phase, Progress, fit};
+use super::settings::TrainSettings;
+use super::trainer::read_rows;
+use crate::core::dataset::{DatasetError, PhotoId, Split, validate_classes};
+use crate::core::metrics::{ConfusionMatrix, softmax};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use thiserror::Error;
+use web_time::Instant;
+
+/// Where the session's frozen backbone comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackboneSource {
+    /// The pretrained ImageNet weights.
+    Pretrained,
+    /// Randomly initialised with this seed: the baseline that shows what transfer brings.
+    Random {
+        /// Seed of [`crate::ml::weights::random_backbone`].
+        seed: u64,
+    },
+}
+
+/// Awaited between backbone stages and around long synchronous steps. The browser yields to its
+/// event loop there, so a Stop or a new request gets in; natively it does nothing.
+pub type Pause = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
+
+/// What can go wrong in a session. `P` is the caller's error for a photo that cannot be loaded
+/// (a file that does not decode, a photo removed meanwhile).
+#[derive(Debug, Clone, Error, Serialize, Deserialize)]
+pub enum SessionError<P> {
+    /// The classes or photos cannot be trained on.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// Extraction, training or prediction failed.
+    #[error(transparent)]
+    Ml(#[from] MlError),
+    /// A photo could not be loaded.
+    #[error("{0}")]
+    Photo(P),
+    /// A training run is already going on in this session.
+    #[error("a training run is already going on")]
+    Busy,
+    /// The observer asked to stop before training began: nothing was trained.
+    #[error("stopped before training began")]
+    Stopped,
+    /// Nothing was trained (or opened) yet.
+    #[error("no model has been trained yet")]
+    NoModel,
+}
+
+/// A photo to train on: its id and its class (an index into the class names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelledPhoto {
+    /// The photo.
+    pub id: PhotoId,
+    /// Its class.
+    pub label: usize,
+}
+
+/// Counts and timings of a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStats {
+    /// Photos the held-out run trained on.
+    pub train_count: usize,
+    /// Photos held out for validation.
+    pub val_count: usize,
+    /// Whether the run was stopped early (it kept the best epoch until then).
+    pub stopped: bool,
+    /// Photos that went through the backbone in this run (the others were cached).
+    pub extracted: usize,
+    /// Seconds spent extracting features.
+    pub extract_seconds: f64,
+    /// Seconds spent training (head and fine-tuning, with validation and refit).
+    pub train_seconds: f64,
+}
+
+/// What a training run produced; the trained model stays in the session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Class names, in output order.
+    pub classes: Vec<String>,
+    /// How the held-out run's classifier did on the held-out photos, if any were held out.
+    pub validation: Option<ConfusionMatrix>,
+    /// Counts and timings.
+    pub stats: RunStats,
+}
+
+/// A trained classifier and the names of its classes.
+pub struct TrainedModel {
+    /// Fine-tuned blocks (if any) and the head.
+    pub classifier: Classifier,
+    /// Class names, in output order.
+    pub classes: Vec<String>,
+}
+
+/// One backbone on one device, the feature cache of the photos it has seen, and the model.
+pub struct Session {
+    device: Device,
+    backbone: MobileNetV2,
+    source: BackboneSource,
+    extract_batch: usize,
+    pause: Pause,
+    cache: RefCell<FeatureCache>,
+    model: RefCell<Option<Rc<TrainedModel>>>,
+    training: Cell<bool>,
+}
+
+/// Marks the session busy while a run is alive, whichever way it ends.
+struct TrainingGuard<'a>(&'a Cell<bool>);
+
+impl Drop for TrainingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+impl Session {
+    /// A session over `backbone` (on `device`), extracting `extract_batch` photos per backbone
+    /// pass (1 keeps each step short in a browser; 16 is the most WebGPU's default buffer limit
+    /// allows, see [`crate::ml::features::EXTRACT_BATCH`]).
+    pub fn new(
+        backbone: MobileNetV2,
+        source: BackboneSource,
+        device: Device,
+        extract_batch: usize,
+    ) -> Self {
+        Self {
+            device,
+            backbone,
+            source,
+            extract_batch: extract_batch.max(1),
+            pause: Rc::new(|| Box::pin(std::future::ready(()))),
+            cache: RefCell::new(FeatureCache::new(LAST_STAGE)),
+            model: RefCell::new(None),
+            training: Cell::new(false),
+        }
+    }
+
+    /// Awaits `pause` between backbone stages and around long synchronous steps.
+    pub fn with_pause(mut self, pause: Pause) -> Self {
+        self.pause = pause;
+        self
+    }
+
+    /// The device everything runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Whether a training run is going on.
+    pub fn is_training(&self) -> bool {
+        self.training.get()
+    }
+
+    /// Photos whose features are cached (for the current cut stage).
+    pub fn cached_photos(&self) -> usize {
+        self.cache.borrow().len()
+    }
+
+    /// The trained (or opened) model, if any.
+    pub fn model(&self) -> Option<Rc<TrainedModel>> {
+        self.model.borrow().clone()
+    }
+
+    /// Drops a removed photo's cached features.
+    pub fn forget(&self, id: PhotoId) {
+        self.cache.borrow_mut().remove(id);
+    }
+
+    /// A first pass through the network and a tiny training run, so kernels (WebGPU) and
+    /// functions (V8 compiles wasm lazily) are compiled before a user waits on them.
+    pub async fn warm_up(&self) -> Result<(), MlError> {
+        let zeros = vec![0f32; 3 * 224 * 224];
+        self.extract_inputs(&[zeros.as_slice()], LAST_STAGE).await?;
+        let features = Tensor::<4>::zeros([2, cached_shape(LAST_STAGE)[0], 1, 1], &self.device);
+        let mut settings = TrainSettings {
+            refit: false,
+            ..TrainSettings::default()
+        };
+        settings.head.epochs = 1;
+        let split = Split {
+            train: vec![0, 1],
+            val: vec![0],
+        };
+        let pause = self.pause.clone();
+        fit(
+            &self.backbone,
+            features,
+            &[0, 1],
+            2,
+            split,
+            &settings,
+            &mut async |_| {
+                pause().await;
+                true
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs preprocessed photos (`[3, 224, 224]` each) through the frozen backbone up to `stage`.
+    async fn extract_inputs(
+        &self,
+        inputs: &[&[f32]],
+        stage: usize,
+    ) -> Result<Vec<Vec<f32>>, MlError> {
+        let pause = self.pause.clone();
+        extract(
+            &self.backbone,
+            inputs,
+            stage,
+            self.extract_batch,
+            &self.device,
+            &mut async || pause().await,
+        )
+        .await
+    }
+
+    /// Extracts what the cache lacks, then trains a classifier of `classes` on `photos` with
+    /// `settings`, and keeps it as the session's model.
+    ///
+    /// `split` holds indices into `photos`; `None` takes [`TrainSettings::split`]. `load` gives a
+    /// photo's preprocessed input (`[3, 224, 224]`, see [`crate::core::preprocess`]) when its
+    /// features are not cached. `observer` sees every extracted batch and training step; returning
+    /// `false` stops: before training that is [`SessionError::Stopped`], during training the run
+    /// ends with the best epoch so far and says so in [`RunStats::stopped`].
+    pub async fn train<P>(
+        &self,
+        classes: &[String],
+        photos: &[LabelledPhoto],
+        split: Option<Split>,
+        settings: &TrainSettings,
+        load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
+        observer: &mut impl AsyncFnMut(Progress) -> bool,
+    ) -> Result<TrainReport, SessionError<P>> {
+        if self.training.replace(true) {
+            return Err(SessionError::Busy);
+        }
+        let _guard = TrainingGuard(&self.training);
+        let counts: Vec<usize> = (0..classes.len())
+            .map(|c| photos.iter().filter(|p| p.label == c).count())
+            .collect();
+        validate_classes(classes, &counts)?;
+        settings.validate()?;
+
+        let ids: Vec<PhotoId> = photos.iter().map(|p| p.id).collect();
+        let labels: Vec<usize> = photos.iter().map(|p| p.label).collect();
+        let started = Instant::now();
+        let stage = settings.cut_stage();
+        let extracted = self.fill_cache(&ids, stage, load, observer).await?;
+        let extract_seconds = started.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        let activations = self.cache.borrow().stack(&ids, &self.device)?;
+        (self.pause)().await;
+        let split = split.unwrap_or_else(|| settings.split(&labels));
+        let (train_count, val_count) = (split.train.len(), split.val.len());
+        let outcome = fit(
+            &self.backbone,
+            activations,
+            &labels,
+            classes.len(),
+            split,
+            settings,
+            observer,
+        )
+        .await?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        *self.model.borrow_mut() = Some(Rc::new(TrainedModel {
+            classifier: outcome.classifier,
+            classes: classes.to_vec(),
+        }));
+        (self.pause)().await;
+        Ok(TrainReport {
+            classes: classes.to_vec(),
+            validation: outcome.validation.map(|v| v.confusion),
+            stats: RunStats {
+                train_count,
+                val_count,
+                stopped: outcome.stopped,
+                extracted,
+                extract_seconds,
+                train_seconds,
+            },
+        })
+    }
+
+    /// Puts the stage-`stage` activations of every photo of `ids` into the cache (a cache of
+    /// another stage is dropped first). Returns how many photos went through the backbone.
+    async fn fill_cache<P>(
+        &self,
+        ids: &[PhotoId],
+        stage: usize,
+        load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
+        observer: &mut impl AsyncFnMut(Progress) -> bool,
+    ) -> Result<usize, SessionError<P>> {
+        if self.cache.borrow().stage() != stage {
+            *self.cache.borrow_mut() = FeatureCache::new(stage);
+        }
+        let missing: Vec<PhotoId> = {
+            let cache = self.cache.borrow();
+            ids.iter()
+                .copied()
+                .filter(|&id| !cache.contains(id))
+                .collect()
+        };
+        let total = ids.len();
+        let mut done = total - missing.len();
+        let report = |done| Progress {
+            phase: Phase::Extracting,
+            done,
+            total,
+            epoch: None,
+        };
+        if !observer(report(done)).await {
+            return Err(SessionError::Stopped);
+        }
+        for chunk in missing.chunks(self.extract_batch) {
+            let mut inputs = Vec::with_capacity(chunk.len());
+            for &id in chunk {
+                inputs.push(load(id).await.map_err(SessionError::Photo)?);
+            }
+            let slices: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+            let features = self.extract_inputs(&slices, stage).await?;
+            {
+                let mut cache = self.cache.borrow_mut();
+                for (&id, f) in chunk.iter().zip(features) {
+                    cache.insert(id, f);
+                }
+            }
+            done += chunk.len();
+            if !observer(report(done)).await {
+                return Err(SessionError::Stopped);
+            }
+        }
+        Ok(missing.len())
+    }
+
+    /// Class probabilities of preprocessed photos (`[3, 224, 224]` each) under the model: one
+    /// row per input, in the model's class order (see [`Session::model`]).
+    pub async fn predict<P>(&self, inputs: &[&[f32]]) -> Result<Vec<Vec<f32>>, SessionError<P>> {
+        let model = self.model().ok_or(SessionError::NoModel)?;
+        let stage = model.classifier.input_stage();
+        let features = self.extract_inputs(inputs, stage).await?;
+        let [c, h, w] = cached_shape(stage);
+        let flat: Vec<f32> = features.into_iter().flatten().collect();
+        // [N, C, H, W] -> [N, classes]
+        let x =
+            Tensor::<4>::from_data(TensorData::new(flat, [inputs.len(), c, h, w]), &self.device);
+        let logits = read_rows(model.classifier.forward(x)).await?;
+        Ok(logits.iter().map(|l| softmax(l)).collect())
+    }
+
+    /// The model as a model file's bytes (see [`crate::ml::model_file`]).
+    pub fn export_model<P>(&self) -> Result<Vec<u8>, SessionError<P>> {
+        let model = self.model().ok_or(SessionError::NoModel)?;
+        let mut meta = ModelMeta::new(
+            model.classes.clone(),
+            model.classifier.fine_tune_blocks(),
+            model.classifier.head.hidden_units(),
+        );
+        if let BackboneSource::Random { seed } = self.source {
+            meta.random_backbone_seed = Some(seed);
+        }
+        Ok(model_file::to_bytes(&model.classifier, &meta)?)
+    }
+
+    /// Opens a model file (`name` is used in errors) as the session's model. It must have been
+    /// trained on this session's backbone.
+    pub fn import_model<P>(&self, name: &str, bytes: &[u8]) -> Result<ModelMeta, SessionError<P>> {
+        let (classifier, meta) = model_file::from_bytes(name, bytes, &self.device)?;
+        let expected = match self.source {
+            BackboneSource::Pretrained => None,
+            BackboneSource::Random { seed } => Some(seed),
+        };
+        if meta.random_backbone_seed != expected {
+            return Err(MlError::model_file(
+                name,
+                "it was trained on a different backbone than the one loaded",
+            )
+            .into());
+        }
+        *self.model.borrow_mut() = Some(Rc::new(TrainedModel {
+            classifier,
+            classes: meta.classes.clone(),
+        }));
+        Ok(meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::backbone::MobileNetV2Config;
+    use std::convert::Infallible;
+
+    /// A tiny, fast session: a random network, photos made of two distinct patterns.
+    fn session() -> Session {
+        let device = Device::flex();
+        let backbone = crate::ml::weights::random_backbone(7, &device);
+        Session::new(backbone, BackboneSource::Random { seed: 7 }, device, 4)
+    }
+
+    fn photo(id: u64) -> Vec<f32> {
+        // Two classes that a random backbone still tells apart: smooth ramps vs a checkerboard.
+        (0..3 * 224 * 224)
+            .map(|i| {
+                let (x, y) = (i % 224, (i / 224) % 224);
+                if id.is_multiple_of(2) {
+                    (x + y) as f32 / 448.0 - 0.5 + id as f32 * 0.01
+                } else {
+                    (((x / 8 + y / 8) % 2) as f32 - 0.5) * 2.0 + id as f32 * 0.01
+                }
+            })
+            .collect()
+    }
+
+    fn labelled(n: u64) -> Vec<LabelledPhoto> {
+        (0..n)
+            .map(|i| LabelledPhoto {
+                id: PhotoId(i),
+                label: (i % 2) as usize,
+            })
+            .collect()
+    }
+
+    fn classes() -> Vec<String> {
+        vec!["ramp".into(), "checks".into()]
+    }
+
+    fn settings(epochs: usize) -> TrainSettings {
+        let mut s = TrainSettings::default();
+        s.head.epochs = epochs;
+        s.head.batch_size = 4;
+        s
+    }
+
+    #[test]
+    fn trains_predicts_and_reuses_the_cache() {
+        let session = session();
+        let photos = labelled(8);
+        let mut loads = 0;
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> {
+            loads += 1;
+            Ok(photo(id.0))
+        };
+        let mut phases = Vec::new();
+        let report = crate::block_on(session.train(
+            &classes(),
+            &photos,
+            None,
+            &settings(15),
+            &mut load,
+            &mut async |p: Progress| {
+                phases.push(p.phase);
+                true
+            },
+        ))
+        .unwrap();
+        assert_eq!(loads, 8);
+        assert_eq!(report.stats.extracted, 8);
+        assert!(!report.stats.stopped);
+        assert_eq!(report.stats.train_count + report.stats.val_count, 8);
+        assert!(phases.contains(&Phase::Extracting) && phases.contains(&Phase::Training));
+        assert!(phases.contains(&Phase::Refitting));
+        assert_eq!(session.cached_photos(), 8);
+
+        // Predictions: one probability row per photo, on the model's two classes.
+        let a = photo(20);
+        let b = photo(21);
+        let probs = crate::block_on(session.predict::<Infallible>(&[&a, &b])).unwrap();
+        assert_eq!(probs.len(), 2);
+        for p in &probs {
+            assert_eq!(p.len(), 2);
+            assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        }
+        assert!(probs[0][0] > 0.5 && probs[1][1] > 0.5, "{probs:?}");
+
+        // A second run with one more photo goes through the backbone for that photo only.
+        let mut more = photos.clone();
+        more.push(LabelledPhoto {
+            id: PhotoId(8),
+            label: 0,
+        });
+        loads = 0;
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> {
+            loads += 1;
+            Ok(photo(id.0))
+        };
+        let report = crate::block_on(session.train(
+            &classes(),
+            &more,
+            None,
+            &settings(2),
+            &mut load,
+            &mut async |_| true,
+        ))
+        .unwrap();
+        assert_eq!((loads, report.stats.extracted), (1, 1));
+
+        // A forgotten photo is extracted again if it comes back.
+        session.forget(PhotoId(3));
+        assert_eq!(session.cached_photos(), 8);
+    }
+
+    #[test]
+    fn stopping_keeps_the_best_epoch_or_trains_nothing() {
+        let session = session();
+        let photos = labelled(8);
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+
+        // Stopped while extracting: nothing is trained.
+        let mut seen = 0;
+        let err = crate::block_on(session.train(
+            &classes(),
+            &photos,
+            None,
+            &settings(5),
+            &mut load,
+            &mut async |p: Progress| {
+                seen += 1;
+                !(p.phase == Phase::Extracting && p.done >= 4)
+            },
+        ))
+        .unwrap_err();
+        assert!(matches!(err, SessionError::Stopped), "{err:?}");
+        assert!(session.model().is_none());
+        assert!(!session.is_training());
+
+        // Stopped after the first training step: a model, marked stopped.
+        let report = crate::block_on(session.train(
+            &classes(),
+            &photos,
+            None,
+            &settings(30),
+            &mut load,
+            &mut async |p: Progress| p.phase == Phase::Extracting,
+        ))
+        .unwrap();
+        assert!(report.stats.stopped);
+        assert!(session.model().is_some());
+    }
+
+    #[test]
+    fn a_second_run_is_refused_while_one_runs() {
+        let session = session();
+        let photos = labelled(4);
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        let mut inner: Option<SessionError<Infallible>> = None;
+        crate::block_on(session.train(
+            &classes(),
+            &photos,
+            None,
+            &settings(1),
+            &mut load,
+            &mut async |_| {
+                if inner.is_none() {
+                    // The observer runs inside the first run: start another one from there.
+                    let mut load2 =
+                        async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+                    inner = session
+                        .train(
+                            &classes(),
+                            &photos,
+                            None,
+                            &settings(1),
+                            &mut load2,
+                            &mut async |_| true,
+                        )
+                        .await
+                        .err();
+                }
+                true
+            },
+        ))
+        .unwrap();
+        assert!(matches!(inner, Some(SessionError::Busy)), "{inner:?}");
+        assert!(!session.is_training());
+    }
+
+    #[test]
+    fn bad_photos_and_classes_are_typed_errors() {
+        let session = session();
+        let mut failing =
+            async |id: PhotoId| -> Result<Vec<f32>, String> { Err(format!("photo {id} is gone")) };
+        let err = crate::block_on(session.train(
+            &classes(),
+            &labelled(4),
+            None,
+            &settings(1),
+            &mut failing,
+            &mut async |_| true,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, SessionError::Photo(m) if m == "photo 0 is gone"),
+            "{err:?}"
+        );
+
+        let one_class: Vec<LabelledPhoto> = labelled(4)
+            .into_iter()
+            .map(|p| LabelledPhoto { label: 0, ..p })
+            .collect();
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        let err = crate::block_on(session.train(
+            &classes(),
+            &one_class,
+            None,
+            &settings(1),
+            &mut load,
+            &mut async |_| true,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(err, SessionError::Dataset(DatasetError::EmptyClass(ref c)) if c == "checks"),
+            "{err:?}"
+        );
+        let err = crate::block_on(session.predict::<Infallible>(&[&photo(1)])).unwrap_err();
+        assert!(matches!(err, SessionError::NoModel));
+    }
+
+    #[test]
+    fn models_round_trip_through_files() {
+        let session = session();
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        crate::block_on(session.train(
+            &classes(),
+            &labelled(6),
+            None,
+            &settings(3),
+            &mut load,
+            &mut async |_| true,
+        ))
+        .unwrap();
+        let bytes = session.export_model::<Infallible>().unwrap();
+        let x = photo(11);
+        let before = crate::block_on(session.predict::<Infallible>(&[&x])).unwrap();
+
+        let other = self::session();
+        let meta = other
+            .import_model::<Infallible>("m.safetensors", &bytes)
+            .unwrap();
+        assert_eq!(meta.classes, classes());
+        assert_eq!(meta.random_backbone_seed, Some(7));
+        let after = crate::block_on(other.predict::<Infallible>(&[&x])).unwrap();
+        assert_eq!(before, after);
+
+        // A model trained on the random backbone does not open on the pretrained one.
+        let device = Device::flex();
+        let pretrained = Session::new(
+            MobileNetV2Config::new().init(&device),
+            BackboneSource::Pretrained,
+            device,
+            1,
+        );
+        let err = pretrained
+            .import_model::<Infallible>("m.safetensors", &bytes)
+            .unwrap_err();
+        assert!(err.to_string().contains("different backbone"), "{err}");
+    }
+}
