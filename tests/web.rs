@@ -9,9 +9,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
-use whisker::web::components::class_card::ClassCard;
-use whisker::web::components::progress_bar::ProgressBar;
-use whisker::web::state::ClassEntry;
+use whisker::web::page::components::class_card::ClassCard;
+use whisker::web::page::components::progress_bar::ProgressBar;
+use whisker::web::page::state::{ClassEntry, ClassId};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -21,7 +21,7 @@ fn document() -> web_sys::Document {
 
 /// A fresh container for one test's component.
 fn container() -> HtmlElement {
-    whisker::web::install_diagnostics();
+    whisker::web::prepare_page();
     let div: HtmlElement = document().create_element("div").unwrap().unchecked_into();
     document().body().unwrap().append_child(&div).unwrap();
     div
@@ -74,6 +74,17 @@ async fn png(width: u32, height: u32, name: &str) -> web_sys::File {
     web_sys::File::new_with_blob_sequence_and_options(&parts, name, &options).unwrap()
 }
 
+/// What the page's engine holds now.
+async fn engine_status() -> whisker::web::protocol::EngineStatus {
+    use futures::StreamExt;
+    use whisker::web::protocol::{Reply, Request};
+    let mut replies = whisker::web::page::client::client().call(Request::Inspect, None);
+    match replies.next().await {
+        Some(Reply::Status(status)) => status,
+        other => panic!("unexpected answer to Inspect: {other:?}"),
+    }
+}
+
 fn text_file(name: &str) -> web_sys::File {
     let parts = js_sys::Array::of1(&JsValue::from_str("not a picture"));
     web_sys::File::new_with_str_sequence(&parts, name).unwrap()
@@ -102,7 +113,7 @@ fn pick(input: &HtmlInputElement, files: &[web_sys::File]) {
 async fn class_card_renames_and_counts_uploads() {
     let root = container();
     let class = ClassEntry::new("Cat");
-    let deleted = RwSignal::new(None::<u64>);
+    let deleted = RwSignal::new(None::<ClassId>);
     let handle = leptos::mount::mount_to(root.clone(), move || {
         view! {
             <ClassCard
@@ -152,11 +163,8 @@ async fn class_card_renames_and_counts_uploads() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("notes.txt"), "{problems:?}");
     assert!(card.text_content().unwrap().contains("isn't a photo"));
-    // Each photo was preprocessed into the network's input.
-    for p in class.photos.get_untracked() {
-        let input = whisker::web::photos::input(p.id).expect("photo kept");
-        assert_eq!(input.len(), 3 * 224 * 224);
-    }
+    // The engine keeps exactly the two photos.
+    assert_eq!(engine_status().await.photos, 2);
 
     // Remove one by its button.
     let first = &by_testid(&card, "photo-thumb")[0];
@@ -169,6 +177,8 @@ async fn class_card_renames_and_counts_uploads() {
     settle(10).await;
     assert_eq!(by_testid(&card, "photo-thumb").len(), 1);
     assert_eq!(one(&card, "class-count").text_content().unwrap(), "1 photo");
+    // ... and the engine forgot the removed one.
+    assert_eq!(engine_status().await.photos, 1);
 
     // Delete asks the owner, with the class's id.
     let delete: HtmlElement = one(&card, "delete-class").unchecked_into();
@@ -181,7 +191,7 @@ async fn class_card_renames_and_counts_uploads() {
 #[wasm_bindgen_test]
 async fn app_adds_and_deletes_classes() {
     let root = container();
-    let handle = leptos::mount::mount_to(root.clone(), whisker::web::app::App);
+    let handle = leptos::mount::mount_to(root.clone(), whisker::web::page::app::App);
     settle(20).await;
     let root: Element = root.unchecked_into();
     let cards = || by_testid(&root, "class-card");
@@ -260,16 +270,15 @@ async fn progress_bar_reports_its_value() {
 
 #[wasm_bindgen_test]
 fn backend_request_reads_the_query() {
-    use whisker::web::engine::BackendRequest;
+    use whisker::web::page::actions::backend_request;
+    use whisker::web::protocol::BackendRequest;
+    assert_eq!(backend_request("?backend=cpu"), BackendRequest::Cpu);
     assert_eq!(
-        BackendRequest::from_query("?backend=cpu"),
-        BackendRequest::Cpu
-    );
-    assert_eq!(
-        BackendRequest::from_query("?x=1&backend=webgpu"),
+        backend_request("?x=1&backend=WebGPU"),
         BackendRequest::WebGpu
     );
-    assert_eq!(BackendRequest::from_query(""), BackendRequest::Auto);
+    assert_eq!(backend_request("?backend=nonsense"), BackendRequest::Auto);
+    assert_eq!(backend_request(""), BackendRequest::Auto);
     assert_eq!(
         whisker::web::glue::decode::downscaled(4000, 3000, 512),
         (683, 512)
@@ -282,17 +291,19 @@ fn backend_request_reads_the_query() {
 
 #[wasm_bindgen_test]
 async fn protocol_messages_cross_the_thread_boundary() {
+    use whisker::core::dataset::PhotoId;
+    use whisker::ml::pipeline::{Phase, Progress};
     use whisker::web::protocol::*;
     // A request with a file, as the page posts it to the worker.
     let file = png(8, 8, "tiny.png").await;
     let request = Request::AddPhoto {
-        id: 7,
+        photo: PhotoId(7),
         name: "tiny.png".into(),
     };
-    let message = encode_request(42, &request, Some(file.as_ref()));
+    let message = encode_request(RequestId(42), &request, Some(file.as_ref()));
     let (id, back, attached) = decode_request(&message).unwrap();
-    assert_eq!(id, 42);
-    assert!(matches!(back, Request::AddPhoto { id: 7, name } if name == "tiny.png"));
+    assert_eq!(id, RequestId(42));
+    assert!(matches!(back, Request::AddPhoto { photo: PhotoId(7), name } if name == "tiny.png"));
     let attached: web_sys::Blob = attached.unwrap().unchecked_into();
     assert_eq!(attached.size(), file.size());
 
@@ -301,13 +312,18 @@ async fn protocol_messages_cross_the_thread_boundary() {
         classes: vec!["Cat".into(), "Dog".into()],
         probabilities: vec![0.25, 0.75],
     }));
-    let (id, back) = decode_reply(&encode_reply(3, &reply)).unwrap();
-    assert_eq!(id, 3);
+    let (id, back) = decode_reply(&encode_reply(RequestId(3), &reply)).unwrap();
+    assert_eq!(id, RequestId(3));
     assert!(back.is_final());
     assert!(matches!(back, Reply::Predicted(Ok(p)) if p.probabilities == [0.25, 0.75]));
     assert!(
-        !Reply::Training(whisker::web::engine::TrainEvent::Extracting { done: 1, total: 2 })
-            .is_final()
+        !Reply::Training(Progress {
+            phase: Phase::Extracting,
+            done: 1,
+            total: 2,
+            epoch: None
+        })
+        .is_final()
     );
 
     // A dying worker's message is recognised as such, and nothing else is.

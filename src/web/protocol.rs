@@ -1,23 +1,30 @@
-//! What the page and the engine say to each other. The engine (network, photos' inputs, feature
-//! cache) runs in a Web Worker so no computation ever blocks the page; these messages cross the
-//! thread boundary as JSON, with an attachment alongside (a photo's file, the weights' bytes).
+//! What the page and the engine say to each other, and every type that crosses between them.
+//! The engine (network, photos' inputs, feature cache) runs in a Web Worker so no computation
+//! ever blocks the page; messages cross the thread boundary as JSON, with an attachment alongside
+//! (a photo's file, the weights' bytes).
+//!
+//! This module imports nothing else from `web`: the page side (`page`) and the engine side
+//! (`engine`) both build on it, and never on each other.
 //!
 //! The page does every network request itself (the weights, the app's own files), so the
 //! Content-Security-Policy of `index.html` governs all of them; the worker fetches nothing.
 //!
-//! Every [`Request`] carries an id; the engine answers with zero or more [`Reply`]s under that
-//! id, the last of which is [`Reply::is_final`].
+//! Every [`Request`] carries a [`RequestId`]; the engine answers with zero or more [`Reply`]s
+//! under that id, the last of which is [`Reply::is_final`].
 
-use super::engine::{
-    BackendInfo, BackendRequest, ClassJob, LoadError, LoadStep, TrainError, TrainEvent, TrainReport,
-};
-use super::glue::js;
-use super::photos::{PhotoError, PhotoId};
+use crate::core::dataset::PhotoId;
+use crate::core::preprocess::PreprocessError;
 use crate::ml::MlError;
-use crate::ml::pipeline::TrainSettings;
+use crate::ml::pipeline::Progress;
+use crate::ml::session::{SessionError, TrainReport};
+use crate::ml::settings::TrainSettings;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use wasm_bindgen::JsValue;
+
+/// Identifies a request and the replies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestId(pub u64);
 
 /// From the page to the engine.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,11 +40,11 @@ pub enum Request {
     /// The backbone record's bytes, attached as a `Uint8Array` (transferred, not copied). No
     /// answer: the `Load` request answers.
     Weights,
-    /// Decode and preprocess the attached file and keep it as photo `id`. Answered by
+    /// Decode and preprocess the attached file and keep it as `photo`. Answered by
     /// [`Reply::PhotoAdded`] or [`Reply::PhotoFailed`].
-    AddPhoto { id: PhotoId, name: String },
+    AddPhoto { photo: PhotoId, name: String },
     /// Forget a photo and its cached features. No answer.
-    Forget { id: PhotoId },
+    Forget { photo: PhotoId },
     /// Extract what is missing and train. Answered by [`Reply::Training`]s, then
     /// [`Reply::Trained`] or [`Reply::TrainFailed`].
     Train {
@@ -49,30 +56,15 @@ pub enum Request {
     /// Predict the class of the attached file under the trained model. Answered by
     /// [`Reply::Predicted`].
     Predict { name: String },
+    /// What the engine holds. Answered by [`Reply::Status`].
+    Inspect,
 }
 
-/// Why a prediction has no result.
-#[derive(Debug, Error, Serialize, Deserialize)]
-pub enum PredictError {
-    /// The network is not loaded yet.
-    #[error("the network is still loading")]
-    NotLoaded,
-    /// Nothing was trained yet.
-    #[error("no model has been trained yet")]
-    NotTrained,
-    /// The photo could not be read.
-    #[error(transparent)]
-    Photo(#[from] PhotoError),
-    /// The network failed.
-    #[error(transparent)]
-    Ml(#[from] MlError),
-}
-
-/// Class names in output order and their probabilities for one photo.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prediction {
-    pub classes: Vec<String>,
-    pub probabilities: Vec<f32>,
+/// One class to train: its name and its photos.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassJob {
+    pub name: String,
+    pub photos: Vec<PhotoId>,
 }
 
 /// From the engine to the page.
@@ -80,7 +72,7 @@ pub struct Prediction {
 pub enum Reply {
     /// The backend chosen, and why.
     Backend(BackendInfo),
-    /// A loading step (with the download's bytes).
+    /// A loading step.
     Loading(LoadStep),
     /// The network is ready.
     Loaded,
@@ -90,14 +82,16 @@ pub enum Reply {
     PhotoAdded,
     /// The photo cannot be used.
     PhotoFailed(PhotoError),
-    /// Training progress.
-    Training(TrainEvent),
+    /// Training progress: extraction, then training steps.
+    Training(Progress),
     /// Training finished (possibly stopped early, see the report's stats).
     Trained(TrainReport),
     /// Training could not run or failed.
-    TrainFailed(TrainError),
+    TrainFailed(EngineError),
     /// A prediction's result.
-    Predicted(Result<Prediction, PredictError>),
+    Predicted(Result<Prediction, EngineError>),
+    /// What the engine holds.
+    Status(EngineStatus),
     /// The engine panicked or could not start; nothing more will come from it.
     Crashed(String),
 }
@@ -112,26 +106,196 @@ impl Reply {
     }
 }
 
+/// Which backend runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendKind {
+    /// burn-wgpu on the browser's WebGPU.
+    WebGpu,
+    /// burn's CPU backend (flex) compiled to wasm, in the engine's thread.
+    Cpu,
+}
+
+impl BackendKind {
+    /// The value of the badge's `data-backend`.
+    pub fn id(self) -> &'static str {
+        match self {
+            BackendKind::WebGpu => "webgpu",
+            BackendKind::Cpu => "cpu",
+        }
+    }
+}
+
+/// What the page's address asks for (`?backend=cpu|webgpu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendRequest {
+    /// WebGPU on a real GPU, else the CPU.
+    Auto,
+    /// Always the CPU.
+    Cpu,
+    /// WebGPU even on a software adapter.
+    WebGpu,
+}
+
+impl BackendRequest {
+    /// The request for a `backend=` value (`None`: not given).
+    pub fn parse(value: Option<&str>) -> Self {
+        match value.map(str::to_ascii_lowercase).as_deref() {
+            Some("cpu" | "wasm") => BackendRequest::Cpu,
+            Some("webgpu" | "gpu" | "wgpu") => BackendRequest::WebGpu,
+            _ => BackendRequest::Auto,
+        }
+    }
+}
+
+/// A WebGPU adapter, as the browser describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdapterInfo {
+    /// Something a person recognises: the description, or vendor and architecture.
+    pub name: String,
+    /// True for software adapters (SwiftShader): slower than the CPU path.
+    pub is_fallback: bool,
+}
+
+/// Why the CPU runs the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CpuReason {
+    /// `?backend=cpu`.
+    Asked,
+    /// The browser has no WebGPU at all.
+    NoWebGpu,
+    /// WebGPU exists but gave no adapter.
+    NoAdapter,
+    /// The only adapter is a software one, slower than the CPU path.
+    SoftwareAdapter(String),
+    /// WebGPU was there but burn could not start on it.
+    InitFailed(String),
+}
+
+/// The backend in use, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// Which backend.
+    pub kind: BackendKind,
+    /// The WebGPU adapter, when there is one (even if unused).
+    pub adapter: Option<AdapterInfo>,
+    /// Set when the CPU runs.
+    pub cpu_reason: Option<CpuReason>,
+}
+
+/// Loading steps, for the loading banner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LoadStep {
+    /// Looking for WebGPU and starting the device.
+    Device,
+    /// Building the network from the weights.
+    Building,
+    /// A first pass through the network, so kernels are compiled before the user waits on them.
+    WarmingUp,
+}
+
+/// Why the engine could not build the network.
+#[derive(Debug, Clone, Error, Serialize, Deserialize)]
+pub enum LoadError {
+    /// The weights are damaged or do not fit the network.
+    #[error("the weights could not be used: {0}")]
+    Weights(MlError),
+    /// The first pass through the network failed.
+    #[error("the network failed its first run: {0}")]
+    Warmup(MlError),
+}
+
+/// Why a photo could not be read by the browser.
+#[derive(Debug, Clone, Error, PartialEq, Serialize, Deserialize)]
+pub enum DecodeError {
+    /// Not an image, or a format this browser cannot decode.
+    #[error("{name} is not an image this browser can read")]
+    NotAnImage { name: String },
+    /// The file is too large to be a sensible photo.
+    #[error("{name} is too large ({megabytes:.0} MB)")]
+    TooLarge { name: String, megabytes: f64 },
+    /// Decoding worked but reading the pixels failed (e.g. out of memory).
+    #[error("could not read the pixels of {name}: {detail}")]
+    Pixels { name: String, detail: String },
+}
+
+/// Why a photo cannot be used.
+#[derive(Debug, Clone, Error, PartialEq, Serialize, Deserialize)]
+pub enum PhotoError {
+    /// The browser could not decode it.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The decoded pixels do not form an image (should not happen with browser output).
+    #[error("{name}: {source}")]
+    Preprocess {
+        name: String,
+        source: PreprocessError,
+    },
+    /// The photo was removed (while training started, say).
+    #[error("photo {0} is gone")]
+    Gone(PhotoId),
+}
+
+/// Why the engine could not train or predict.
+#[derive(Debug, Clone, Error, Serialize, Deserialize)]
+pub enum EngineError {
+    /// The network is not loaded yet.
+    #[error("the network is still loading")]
+    NotLoaded,
+    /// The session refused or failed.
+    #[error(transparent)]
+    Session(#[from] SessionError<PhotoError>),
+}
+
+impl From<MlError> for EngineError {
+    fn from(e: MlError) -> Self {
+        EngineError::Session(SessionError::Ml(e))
+    }
+}
+
+impl From<PhotoError> for EngineError {
+    fn from(e: PhotoError) -> Self {
+        EngineError::Session(SessionError::Photo(e))
+    }
+}
+
+/// Class names in output order and their probabilities for one photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub classes: Vec<String>,
+    pub probabilities: Vec<f32>,
+}
+
+/// What the engine holds (for tests, and to report memory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStatus {
+    /// Photos kept, ready to train on.
+    pub photos: usize,
+    /// Photos whose backbone features are cached.
+    pub cached_features: usize,
+    /// Whether a model is trained.
+    pub trained: bool,
+}
+
 /// The JavaScript object that carries a request: `{ id, request: <JSON>, attachment? }`.
-pub fn encode_request(id: u64, request: &Request, attachment: Option<&JsValue>) -> JsValue {
+pub fn encode_request(id: RequestId, request: &Request, attachment: Option<&JsValue>) -> JsValue {
     envelope(id, "request", &serde_json::to_string(request), attachment)
 }
 
 /// Reads a request envelope made by [`encode_request`].
-pub fn decode_request(data: &JsValue) -> Result<(u64, Request, Option<JsValue>), String> {
+pub fn decode_request(data: &JsValue) -> Result<(RequestId, Request, Option<JsValue>), String> {
     let (id, json) = open(data, "request")?;
     let request = serde_json::from_str(&json).map_err(|e| format!("bad request: {e}"))?;
-    let attachment = Some(js::get(data, "attachment")).filter(|a| !a.is_undefined());
+    let attachment = Some(get(data, "attachment")).filter(|a| !a.is_undefined());
     Ok((id, request, attachment))
 }
 
 /// The JavaScript object that carries a reply: `{ id, reply: <JSON> }`.
-pub fn encode_reply(id: u64, reply: &Reply) -> JsValue {
+pub fn encode_reply(id: RequestId, reply: &Reply) -> JsValue {
     envelope(id, "reply", &serde_json::to_string(reply), None)
 }
 
 /// Reads a reply envelope made by [`encode_reply`].
-pub fn decode_reply(data: &JsValue) -> Result<(u64, Reply), String> {
+pub fn decode_reply(data: &JsValue) -> Result<(RequestId, Reply), String> {
     let (id, json) = open(data, "reply")?;
     let reply = serde_json::from_str(&json).map_err(|e| format!("bad reply: {e}"))?;
     Ok((id, reply))
@@ -146,11 +310,15 @@ pub fn encode_fatal(message: &str) -> JsValue {
 
 /// The message of a [`encode_fatal`] envelope, if `data` is one.
 pub fn decode_fatal(data: &JsValue) -> Option<String> {
-    js::get(data, "fatal").as_string()
+    get(data, "fatal").as_string()
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
 fn envelope(
-    id: u64,
+    id: RequestId,
     key: &str,
     json: &serde_json::Result<String>,
     attachment: Option<&JsValue>,
@@ -158,7 +326,7 @@ fn envelope(
     let object = js_sys::Object::new();
     // Every message type serialises (no maps with non-string keys), so this cannot fail.
     let json = json.as_deref().unwrap_or("null");
-    let _ = js_sys::Reflect::set(&object, &"id".into(), &JsValue::from_f64(id as f64));
+    let _ = js_sys::Reflect::set(&object, &"id".into(), &JsValue::from_f64(id.0 as f64));
     let _ = js_sys::Reflect::set(&object, &key.into(), &JsValue::from_str(json));
     if let Some(attachment) = attachment {
         let _ = js_sys::Reflect::set(&object, &"attachment".into(), attachment);
@@ -166,12 +334,12 @@ fn envelope(
     object.into()
 }
 
-fn open(data: &JsValue, key: &str) -> Result<(u64, String), String> {
-    let id = js::get(data, "id")
+fn open(data: &JsValue, key: &str) -> Result<(RequestId, String), String> {
+    let id = get(data, "id")
         .as_f64()
-        .ok_or_else(|| format!("a message without an id: {}", js::describe(data)))?;
-    let json = js::get(data, key)
+        .ok_or_else(|| format!("a message without an id: {data:?}"))?;
+    let json = get(data, key)
         .as_string()
         .ok_or_else(|| format!("a message without a {key}"))?;
-    Ok((id as u64, json))
+    Ok((RequestId(id as u64), json))
 }

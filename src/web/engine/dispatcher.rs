@@ -1,82 +1,138 @@
-//! The engine's side of the [`protocol`](super::protocol): runs each request against the
-//! [`Engine`] and the photo store of this thread, and answers through a reply function. The same
-//! code serves the Web Worker (`worker`) and, where workers are unavailable, the page's own thread.
+//! The engine's side of the [`protocol`](crate::web::protocol): runs each request against the
+//! session and the photo store it owns, and answers through a reply function. The same code
+//! serves the Web Worker (`worker`) and, where workers are unavailable, the page's own thread.
 
-use super::engine::{Engine, engine, set_trace};
-use super::glue::yield_now::yield_now;
-use super::photos::{self, PhotoId};
-use super::protocol::{PredictError, Prediction, Reply, Request};
+use super::load::load_session;
+use super::photos::{PhotoStore, prepare};
+use crate::core::dataset::PhotoId;
+use crate::ml::pipeline::Progress;
+use crate::ml::session::{LabelledPhoto, Session, SessionError};
+use crate::ml::settings::TrainSettings;
+use crate::web::glue::js::now_ms;
+use crate::web::glue::yield_now::yield_now;
+use crate::web::protocol::{
+    ClassJob, DecodeError, EngineError, EngineStatus, PhotoError, Prediction, Reply, Request,
+    RequestId, decode_request, encode_reply,
+};
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
-/// Sends `reply` as an answer to request `id`.
-pub type ReplyFn = Rc<dyn Fn(u64, Reply)>;
+/// Sends an encoded reply envelope (see [`encode_reply`]) to the page.
+pub type Post = Rc<dyn Fn(JsValue)>;
 
-/// Serves requests. Cheap to clone; all clones share the stop flag.
+/// Serves requests. Cheap to clone; clones share the engine.
 #[derive(Clone)]
-pub struct Host {
-    reply: ReplyFn,
-    /// Set by [`Request::Stop`], read by the running training at every step.
-    stop: Rc<Cell<bool>>,
-    /// Where [`Request::Weights`] puts the weights' bytes, and where `Load` waits for them
-    /// (each taken once).
-    weights_in: Rc<RefCell<Option<oneshot::Sender<Vec<u8>>>>>,
-    weights_out: Rc<RefCell<Option<oneshot::Receiver<Vec<u8>>>>>,
+pub struct Dispatcher {
+    inner: Rc<Engine>,
 }
 
-impl Host {
-    /// A host answering through `reply`.
-    pub fn new(reply: ReplyFn) -> Self {
+/// Everything the engine owns.
+struct Engine {
+    post: Post,
+    photos: PhotoStore,
+    /// Set once the network is loaded.
+    session: RefCell<Option<Rc<Session>>>,
+    /// Set by [`Request::Stop`], read by the running training at every step.
+    stop: Cell<bool>,
+    /// Timing traces in the console (`?trace` in the page's address).
+    trace: Cell<bool>,
+    /// Where [`Request::Weights`] puts the weights' bytes, and where `Load` waits for them
+    /// (each taken once).
+    weights_in: RefCell<Option<oneshot::Sender<Vec<u8>>>>,
+    weights_out: RefCell<Option<oneshot::Receiver<Vec<u8>>>>,
+}
+
+impl Dispatcher {
+    /// An engine answering through `post`.
+    pub fn new(post: Post) -> Self {
         let (sender, receiver) = oneshot::channel();
         Self {
-            reply,
-            stop: Rc::new(Cell::new(false)),
-            weights_in: Rc::new(RefCell::new(Some(sender))),
-            weights_out: Rc::new(RefCell::new(Some(receiver))),
+            inner: Rc::new(Engine {
+                post,
+                photos: PhotoStore::default(),
+                session: RefCell::new(None),
+                stop: Cell::new(false),
+                trace: Cell::new(false),
+                weights_in: RefCell::new(Some(sender)),
+                weights_out: RefCell::new(Some(receiver)),
+            }),
+        }
+    }
+
+    /// Serves one message from the page (a request envelope, see
+    /// [`crate::web::protocol::encode_request`]).
+    pub fn handle_message(&self, data: &JsValue) {
+        match decode_request(data) {
+            Ok((id, request, attachment)) => self.handle(id, request, attachment),
+            Err(e) => log::error!("{e}"),
         }
     }
 
     /// Starts serving request `id`. Returns at once: the work runs as its own task, so a `Stop`
     /// (or a new photo) is served while training runs.
-    pub fn handle(&self, id: u64, request: Request, attachment: Option<JsValue>) {
+    fn handle(&self, id: RequestId, request: Request, attachment: Option<JsValue>) {
+        let engine = &self.inner;
         match request {
-            Request::Stop => self.stop.set(true),
-            Request::Forget { id: photo } => photos::forget(photo),
+            Request::Stop => engine.stop.set(true),
+            Request::Forget { photo } => engine.forget(photo),
             Request::Weights => {
                 let bytes = attachment
                     .and_then(|a| a.dyn_into::<js_sys::Uint8Array>().ok())
                     .map(|a| a.to_vec());
-                match (bytes, self.weights_in.borrow_mut().take()) {
+                match (bytes, engine.weights_in.borrow_mut().take()) {
                     (Some(bytes), Some(slot)) => {
                         let _ = slot.send(bytes);
                     }
                     _ => log::error!("weights without bytes, or sent twice"),
                 }
             }
+            Request::Inspect => engine.send(id, Reply::Status(engine.status())),
             request => {
                 let file = attachment.and_then(|a| a.dyn_into::<web_sys::Blob>().ok());
-                let host = self.clone();
-                spawn_local(async move { host.serve(id, request, file).await });
+                let engine = self.inner.clone();
+                spawn_local(async move { engine.serve(id, request, file).await });
             }
         }
     }
+}
 
-    fn send(&self, id: u64, reply: Reply) {
-        (self.reply)(id, reply);
+impl Engine {
+    fn send(&self, id: RequestId, reply: Reply) {
+        (self.post)(encode_reply(id, &reply));
     }
 
-    async fn serve(&self, id: u64, request: Request, file: Option<web_sys::Blob>) {
+    fn session(&self) -> Result<Rc<Session>, EngineError> {
+        self.session.borrow().clone().ok_or(EngineError::NotLoaded)
+    }
+
+    fn forget(&self, photo: PhotoId) {
+        self.photos.forget(photo);
+        if let Ok(session) = self.session() {
+            session.forget(photo);
+        }
+    }
+
+    fn status(&self) -> EngineStatus {
+        let session = self.session().ok();
+        EngineStatus {
+            photos: self.photos.len(),
+            cached_features: session.as_ref().map_or(0, |s| s.cached_photos()),
+            trained: session.is_some_and(|s| s.model().is_some()),
+        }
+    }
+
+    async fn serve(&self, id: RequestId, request: Request, file: Option<web_sys::Blob>) {
         match request {
             Request::Load { backend, trace } => {
-                set_trace(trace);
+                self.trace.set(trace);
                 let Some(weights) = self.weights_out.borrow_mut().take() else {
                     log::error!("the engine is loaded only once");
                     return;
                 };
-                let result = Engine::load(
+                let result = load_session(
                     backend,
                     // Never cancelled: the page sends the bytes, or tells the user why it cannot.
                     async move { weights.await.unwrap_or_default() },
@@ -85,14 +141,17 @@ impl Host {
                 )
                 .await;
                 match result {
-                    Ok(_) => self.send(id, Reply::Loaded),
+                    Ok(session) => {
+                        *self.session.borrow_mut() = Some(Rc::new(session));
+                        self.send(id, Reply::Loaded);
+                    }
                     Err(e) => {
                         log::error!("loading failed: {e}");
                         self.send(id, Reply::LoadFailed(e));
                     }
                 }
             }
-            Request::AddPhoto { id: photo, name } => {
+            Request::AddPhoto { photo, name } => {
                 let reply = match file {
                     Some(file) => self.add_photo(photo, &file, &name).await,
                     None => Reply::PhotoFailed(missing_file(&name)),
@@ -100,42 +159,30 @@ impl Host {
                 self.send(id, reply);
             }
             Request::Train { classes, settings } => {
-                self.stop.set(false);
-                let Some(engine) = engine() else {
-                    self.send(id, Reply::TrainFailed(super::engine::TrainError::NotLoaded));
-                    return;
+                let reply = match self.train(id, &classes, &settings).await {
+                    Ok(report) => Reply::Trained(report),
+                    Err(e) => {
+                        log::warn!("training: {e}");
+                        Reply::TrainFailed(e)
+                    }
                 };
-                let result = engine
-                    .train(&classes, &settings, &self.stop, |event| {
-                        self.send(id, Reply::Training(event))
-                    })
-                    .await;
-                self.send(
-                    id,
-                    match result {
-                        Ok(report) => Reply::Trained(report),
-                        Err(e) => {
-                            log::warn!("training: {e}");
-                            Reply::TrainFailed(e)
-                        }
-                    },
-                );
+                self.send(id, reply);
             }
             Request::Predict { name } => {
                 let result = match file {
-                    Some(file) => predict(&file, &name).await,
+                    Some(file) => self.predict(&file, &name).await,
                     None => Err(missing_file(&name).into()),
                 };
                 self.send(id, Reply::Predicted(result));
             }
-            Request::Stop | Request::Forget { .. } | Request::Weights => {}
+            Request::Stop | Request::Forget { .. } | Request::Weights | Request::Inspect => {}
         }
     }
 
     async fn add_photo(&self, photo: PhotoId, file: &web_sys::Blob, name: &str) -> Reply {
-        let reply = match photos::prepare(file, name).await {
+        let reply = match prepare(file, name).await {
             Ok(input) => {
-                photos::keep(photo, input);
+                self.photos.keep(photo, input);
                 Reply::PhotoAdded
             }
             Err(e) => {
@@ -148,22 +195,74 @@ impl Host {
         yield_now().await;
         reply
     }
-}
 
-fn missing_file(name: &str) -> photos::PhotoError {
-    photos::PhotoError::Decode(super::glue::decode::DecodeError::NotAnImage {
-        name: name.to_string(),
-    })
-}
+    async fn train(
+        &self,
+        id: RequestId,
+        classes: &[ClassJob],
+        settings: &TrainSettings,
+    ) -> Result<crate::ml::session::TrainReport, EngineError> {
+        let session = self.session()?;
+        self.stop.set(false);
+        let names: Vec<String> = classes.iter().map(|c| c.name.trim().to_string()).collect();
+        let photos: Vec<LabelledPhoto> = classes
+            .iter()
+            .enumerate()
+            .flat_map(|(label, c)| c.photos.iter().map(move |&id| LabelledPhoto { id, label }))
+            .collect();
+        let last_step = Cell::new(now_ms());
+        let report = session
+            .train(
+                &names,
+                &photos,
+                None,
+                settings,
+                &mut async |photo| self.photos.input(photo).map(|input| input.to_vec()),
+                &mut async |p: Progress| {
+                    if self.trace.get() {
+                        log::info!(
+                            "trace: {:?} {}/{} took {:.1} ms",
+                            p.phase,
+                            p.done,
+                            p.total,
+                            now_ms() - last_step.get()
+                        );
+                    }
+                    // Compute and the progress report run as separate tasks, each short (this
+                    // matters when the engine shares the page's thread).
+                    yield_now().await;
+                    self.send(id, Reply::Training(p));
+                    yield_now().await;
+                    last_step.set(now_ms());
+                    !self.stop.get()
+                },
+            )
+            .await?;
+        Ok(report)
+    }
 
-async fn predict(file: &web_sys::Blob, name: &str) -> Result<Prediction, PredictError> {
-    let engine = engine().ok_or(PredictError::NotLoaded)?;
-    let input = photos::prepare(file, name).await?;
-    match engine.predict(&input).await? {
-        Some((classes, probabilities)) => Ok(Prediction {
+    async fn predict(&self, file: &web_sys::Blob, name: &str) -> Result<Prediction, EngineError> {
+        let session = self.session()?;
+        let classes = session
+            .model()
+            .map(|m| m.classes.clone())
+            .ok_or(SessionError::NoModel)?;
+        let input = prepare(file, name).await?;
+        let probabilities = session
+            .predict::<PhotoError>(&[&input])
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        Ok(Prediction {
             classes,
             probabilities,
-        }),
-        None => Err(PredictError::NotTrained),
+        })
     }
+}
+
+fn missing_file(name: &str) -> PhotoError {
+    PhotoError::Decode(DecodeError::NotAnImage {
+        name: name.to_string(),
+    })
 }

@@ -4,9 +4,9 @@
 //! only draws: it never blocks for the ~100-900 ms a training step or a WebGPU kernel
 //! compilation can take.
 
-use super::glue::js;
-use super::host::Host;
-use super::protocol::{decode_request, encode_fatal, encode_reply};
+use super::dispatcher::Dispatcher;
+use crate::web::glue::js;
+use crate::web::protocol::encode_fatal;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -24,26 +24,24 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
     }));
 
     let reply_scope = scope.clone();
-    let host = Host::new(Rc::new(move |id, reply| {
-        if let Err(e) = reply_scope.post_message(&encode_reply(id, &reply)) {
+    let dispatcher = Dispatcher::new(Rc::new(move |envelope| {
+        if let Err(e) = reply_scope.post_message(&envelope) {
             log::error!("could not answer the page: {}", js::describe(&e));
         }
     }));
-    let serve = move |data: wasm_bindgen::JsValue| match decode_request(&data) {
-        Ok((id, request, file)) => host.handle(id, request, file),
-        Err(e) => log::error!("{e}"),
-    };
     let queued = js::get(&scope, "__whiskerQueued");
     let on_message = {
-        let serve = serve.clone();
-        Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| serve(event.data()))
+        let dispatcher = dispatcher.clone();
+        Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+            dispatcher.handle_message(&event.data())
+        })
     };
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
     if let Some(queued) = queued.dyn_ref::<js_sys::Array>() {
         for event in queued.iter() {
-            serve(js::get(&event, "data"));
+            dispatcher.handle_message(&js::get(&event, "data"));
         }
         queued.set_length(0);
     }

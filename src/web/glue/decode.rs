@@ -3,7 +3,7 @@
 //! then the pixels through an `OffscreenCanvas`.
 
 use super::js;
-use thiserror::Error;
+use crate::web::protocol::DecodeError;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -17,20 +17,6 @@ pub const SHORT_SIDE: u32 = 512;
 
 /// Largest file accepted, in bytes.
 pub const MAX_FILE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
-
-/// Why a photo could not be read.
-#[derive(Debug, Clone, Error, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum DecodeError {
-    /// Not an image, or a format this browser cannot decode.
-    #[error("{name} is not an image this browser can read")]
-    NotAnImage { name: String },
-    /// The file is too large to be a sensible photo.
-    #[error("{name} is too large ({megabytes:.0} MB)")]
-    TooLarge { name: String, megabytes: f64 },
-    /// Decoding worked but reading the pixels failed (e.g. out of memory).
-    #[error("could not read the pixels of {name}: {detail}")]
-    Pixels { name: String, detail: String },
-}
 
 /// Decoded RGBA pixels, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,17 +3,9 @@
 //! fallback.
 
 use super::js;
+use crate::web::protocol::AdapterInfo;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-
-/// A WebGPU adapter, as the browser describes it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AdapterInfo {
-    /// Something a person recognises: the description, or vendor and architecture.
-    pub name: String,
-    /// True for software adapters (SwiftShader): slower than the CPU path.
-    pub is_fallback: bool,
-}
 
 /// The result of looking for WebGPU.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! Thin, typed wrappers over the browser APIs the app needs. Errors here are typed; the UI turns
-//! them into plain words (see `crate::web::words`).
+//! them into plain words (see `crate::web::page::words`). Both the page and the engine use them.
 
 pub mod decode;
 pub mod fetch;

@@ -3,26 +3,46 @@
 //! signals as its replies arrive.
 
 use super::client::client;
-use super::engine::{
-    BackendRequest, ClassJob, LoadError, LoadStep, TrainError, TrainEvent, weights_url,
-};
-use super::glue::fetch::fetch_bytes;
-use super::photos;
-use super::protocol::{Reply, Request};
+use super::ids;
 use super::state::*;
 use super::words;
-use crate::ml::pipeline::Phase;
+use crate::ml::pipeline::{Phase, Progress};
+use crate::ml::session::SessionError;
+use crate::ml::settings::TrainSettings;
+use crate::ml::weights::RECORD_F16;
+use crate::web::glue::fetch::fetch_bytes;
+use crate::web::glue::js;
+use crate::web::protocol::{BackendRequest, ClassJob, EngineError, LoadStep, Reply, Request};
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use leptos::prelude::*;
+
+/// Where the f16 backbone record is served, relative to the page.
+fn weights_url() -> String {
+    format!("models/{RECORD_F16}")
+}
+
+/// The backend a query string such as `?backend=cpu&x=1` asks for.
+pub fn backend_request(search: &str) -> BackendRequest {
+    let value = web_sys::UrlSearchParams::new_with_str(search)
+        .ok()
+        .and_then(|p| p.get("backend"));
+    BackendRequest::parse(value.as_deref())
+}
+
+/// The page address's query string.
+fn search() -> String {
+    js::window().location().search().unwrap_or_default()
+}
 
 /// Loads the network and marks the app ready: the engine starts its device while the page
 /// downloads the weights and hands them over; the engine builds and warms up the network.
 pub async fn load_engine(state: AppState) {
     let replies = client().call(
         Request::Load {
-            backend: BackendRequest::from_location(),
-            trace: super::engine::trace(),
+            backend: backend_request(&search()),
+            // Timing traces in the engine's console (`?trace`).
+            trace: web_sys::UrlSearchParams::new_with_str(&search()).is_ok_and(|p| p.has("trace")),
         },
         None,
     );
@@ -41,8 +61,7 @@ async fn download_weights(state: AppState) {
         }
         Err(e) => {
             log::error!("{e}");
-            let e = LoadError::Fetch(e);
-            set_load(state, LoadState::Failed(words::load_error(&e)));
+            set_load(state, LoadState::Failed(words::fetch_error(&e)));
         }
     }
 }
@@ -94,17 +113,17 @@ pub async fn add_photos(class: ClassEntry, files: Vec<web_sys::File>) {
     class.pending.update(|p| *p += files.len());
     for file in files {
         let name = file.name();
-        let id = photos::next_id();
+        let id = ids::photo_id();
         let mut replies = client().call(
             Request::AddPhoto {
-                id,
+                photo: id,
                 name: name.clone(),
             },
             Some(file.as_ref()),
         );
         match replies.next().await {
             Some(Reply::PhotoAdded) => {
-                let thumb = photos::object_url(&file);
+                let thumb = thumb(&file);
                 class.photos.update(|v| {
                     v.push(Photo {
                         id,
@@ -130,15 +149,6 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     (0..list.length()).filter_map(|i| list.item(i)).collect()
 }
 
-fn phase_title(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Extracting => "Looking at your photos",
-        Phase::Training => "Training",
-        Phase::FineTuning => "Fine-tuning",
-        Phase::Refitting => "Final pass on all your photos",
-    }
-}
-
 /// Trains on the current classes with the current settings.
 pub async fn train(state: AppState) {
     if state.is_training() {
@@ -146,7 +156,7 @@ pub async fn train(state: AppState) {
     }
     if state.load.get_untracked() != LoadState::Ready {
         state.train.set(TrainStatus::Failed(words::train_error(
-            &TrainError::NotLoaded,
+            &EngineError::NotLoaded,
         )));
         return;
     }
@@ -175,8 +185,7 @@ pub async fn train(state: AppState) {
     // Slots of the bar: extraction, head training, fine-tuning (if asked), the final refit on all
     // photos (if validating). Each takes an equal share; within a slot the bar follows its units.
     let fine_tuning = settings.fine_tune_blocks > 0;
-    let refitting = settings.refit && settings.val_share > 0.0;
-    let slots = 2.0 + f64::from(u8::from(fine_tuning)) + f64::from(u8::from(refitting));
+    let slots = 2.0 + f64::from(u8::from(fine_tuning)) + f64::from(u8::from(settings.refits()));
     state.stop_requested.set(false);
     state.history.set(Vec::new());
     state.planned_epochs.set(
@@ -188,7 +197,7 @@ pub async fn train(state: AppState) {
             },
     );
     state.train.set(TrainStatus::Running(RunView {
-        title: phase_title(Phase::Extracting).into(),
+        title: words::phase_title(Phase::Extracting).into(),
         detail: "Starting…".into(),
         percent: 0.0,
     }));
@@ -201,18 +210,15 @@ pub async fn train(state: AppState) {
     );
     while let Some(reply) = replies.next().await {
         match reply {
-            Reply::Training(event) => {
-                let view = run_view(state, &settings, slots, event);
+            Reply::Training(progress) => {
+                let view = run_view(state, &settings, slots, progress);
                 state.train.set(TrainStatus::Running(view));
             }
             Reply::Trained(report) => {
-                if super::engine::trace() {
-                    log::info!("trace: report received");
-                }
-                let classes = report.class_names.len();
+                let classes = report.classes.len();
                 let confusion = report.validation.as_ref();
                 state.report.set(Some(Report {
-                    classes: report.class_names.clone(),
+                    classes: report.classes.clone(),
                     val_accuracy: confusion.map(|c| c.accuracy()),
                     per_class: confusion
                         .map(|c| c.per_class_accuracy())
@@ -228,7 +234,9 @@ pub async fn train(state: AppState) {
                 state.trained_on.set(Some(snapshot.clone()));
                 state.train.set(TrainStatus::Finished);
             }
-            Reply::TrainFailed(TrainError::Stopped) => state.train.set(TrainStatus::Idle),
+            Reply::TrainFailed(EngineError::Session(SessionError::Stopped)) => {
+                state.train.set(TrainStatus::Idle)
+            }
             Reply::TrainFailed(e) => {
                 log::warn!("training: {e}");
                 state.train.set(TrainStatus::Failed(words::train_error(&e)));
@@ -245,59 +253,50 @@ pub fn stop(state: AppState) {
     client().send(Request::Stop, None);
 }
 
-/// The progress shown for a training event.
-fn run_view(
-    state: AppState,
-    settings: &crate::ml::pipeline::TrainSettings,
-    slots: f64,
-    event: TrainEvent,
-) -> RunView {
-    match event {
-        TrainEvent::Extracting { done, total } => RunView {
-            title: phase_title(Phase::Extracting).into(),
-            detail: format!("Photo {done} of {total}"),
-            percent: 100.0 * (done as f64 / total.max(1) as f64) / slots,
+/// The progress shown for a training report.
+fn run_view(state: AppState, settings: &TrainSettings, slots: f64, p: Progress) -> RunView {
+    let unit = p.done as f64 / p.total.max(1) as f64;
+    match p.phase {
+        Phase::Extracting => RunView {
+            title: words::phase_title(p.phase).into(),
+            detail: format!("Photo {} of {}", p.done, p.total),
+            percent: 100.0 * unit / slots,
         },
-        TrainEvent::Step(p) => {
-            let unit = p.done as f64 / p.total.max(1) as f64;
-            match p.phase {
-                Phase::Refitting => RunView {
-                    title: phase_title(p.phase).into(),
-                    detail: format!("Step {} of {}", p.done, p.total),
-                    percent: 100.0 * (slots - 1.0 + unit) / slots,
-                },
-                phase => {
-                    if let Some(e) = &p.epoch {
-                        state.history.update(|h| {
-                            h.push(EpochPoint {
-                                phase,
-                                epoch: e.epoch,
-                                train_loss: e.train_loss,
-                                val_loss: e.val_loss,
-                                train_accuracy: e.train_accuracy,
-                                val_accuracy: e.val_accuracy,
-                            })
-                        });
-                    }
-                    let (slot, epochs) = if phase == Phase::FineTuning {
-                        (2.0, settings.fine_tune.epochs)
-                    } else {
-                        (1.0, settings.head.epochs)
-                    };
-                    let finished = state
-                        .history
-                        .with_untracked(|h| h.iter().filter(|x| x.phase == phase).count());
-                    let epoch = if p.epoch.is_some() {
-                        finished
-                    } else {
-                        finished + 1
-                    };
-                    RunView {
-                        title: phase_title(phase).into(),
-                        detail: format!("Epoch {} of {epochs}", epoch.clamp(1, epochs.max(1))),
-                        percent: 100.0 * (slot + unit) / slots,
-                    }
-                }
+        Phase::Refitting => RunView {
+            title: words::phase_title(p.phase).into(),
+            detail: format!("Step {} of {}", p.done, p.total),
+            percent: 100.0 * (slots - 1.0 + unit) / slots,
+        },
+        phase => {
+            if let Some(e) = &p.epoch {
+                state.history.update(|h| {
+                    h.push(EpochPoint {
+                        phase,
+                        epoch: e.epoch,
+                        train_loss: e.train_loss,
+                        val_loss: e.val_loss,
+                        train_accuracy: e.train_accuracy,
+                        val_accuracy: e.val_accuracy,
+                    })
+                });
+            }
+            let (slot, epochs) = if phase == Phase::FineTuning {
+                (2.0, settings.fine_tune.epochs)
+            } else {
+                (1.0, settings.head.epochs)
+            };
+            let finished = state
+                .history
+                .with_untracked(|h| h.iter().filter(|x| x.phase == phase).count());
+            let epoch = if p.epoch.is_some() {
+                finished
+            } else {
+                finished + 1
+            };
+            RunView {
+                title: words::phase_title(phase).into(),
+                detail: format!("Epoch {} of {epochs}", epoch.clamp(1, epochs.max(1))),
+                percent: 100.0 * (slot + unit) / slots,
             }
         }
     }
@@ -308,12 +307,12 @@ pub async fn predict(state: AppState, files: Vec<web_sys::File>) {
     let mut keys = Vec::new();
     let mut new_rows = Vec::new();
     for file in &files {
-        let key = photos::next_id();
+        let key = ids::prediction_id();
         keys.push(key);
         new_rows.push(PredictionRow {
             key,
             file_name: file.name(),
-            thumb: photos::object_url(file),
+            thumb: thumb(file),
             status: PredictionStatus::Pending,
         });
     }
@@ -344,12 +343,9 @@ pub async fn predict(state: AppState, files: Vec<web_sys::File>) {
     }
 }
 
-/// Removes a prediction row.
-pub fn remove_prediction(state: AppState, key: u64) {
-    state.predictions.update(|rows| {
-        if let Some(i) = rows.iter().position(|r| r.key == key) {
-            let row = rows.remove(i);
-            photos::revoke_url(&row.thumb);
-        }
-    });
+/// Removes a prediction row (its thumbnail's object URL goes with it).
+pub fn remove_prediction(state: AppState, key: ids::PredictionId) {
+    state
+        .predictions
+        .update(|rows| rows.retain(|r| r.key != key));
 }

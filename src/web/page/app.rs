@@ -7,7 +7,7 @@ use super::components::load_banner::LoadBanner;
 use super::components::predict_panel::PredictPanel;
 use super::components::results::Results;
 use super::components::train_panel::TrainPanel;
-use super::state::{AppState, ClassEntry};
+use super::state::{AppState, ClassEntry, ClassId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -32,7 +32,7 @@ pub fn App() -> impl IntoView {
             c.push(ClassEntry::new(&name));
         })
     };
-    let delete_class = Callback::new(move |id: u64| {
+    let delete_class = Callback::new(move |id: ClassId| {
         let mut removed = None;
         state.classes.update(|c| {
             if c.len() > 2

@@ -1,11 +1,10 @@
-//! The page's side of the [`protocol`](super::protocol): starts the engine's Web Worker and
+//! The page's side of the [`protocol`](crate::web::protocol): starts the engine's Web Worker and
 //! routes its answers to whoever asked. Where no worker can start (no module workers in this
-//! browser, or a test page without the app's loader) the engine runs on the page's own thread
-//! behind the same interface.
+//! browser, or a test page without the app's loader) the page is handed another [`Link`] to an
+//! engine, one on its own thread: the messages are the same either way.
 
-use super::glue::js;
-use super::host::Host;
-use super::protocol::{Reply, Request, decode_fatal, decode_reply, encode_request};
+use crate::web::glue::js;
+use crate::web::protocol::{Reply, Request, RequestId, decode_fatal, decode_reply, encode_request};
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,20 +13,20 @@ use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-/// Where the engine runs.
-enum Transport {
+/// Where the engine runs, and how request envelopes reach it.
+pub enum Link {
     /// In a dedicated worker.
     Worker(Worker),
-    /// On this thread.
-    Local(Host),
+    /// On this thread: the engine's message handler, which answers through [`receive`].
+    Local(Rc<dyn Fn(&JsValue)>),
 }
 
 /// The page's connection to the engine.
 pub struct Client {
-    transport: Transport,
+    link: Link,
     next_id: Cell<u64>,
     /// Requests still expecting replies.
-    waiting: RefCell<HashMap<u64, UnboundedSender<Reply>>>,
+    waiting: RefCell<HashMap<RequestId, UnboundedSender<Reply>>>,
     /// Set once the engine died: every later request is answered with it.
     crashed: RefCell<Option<String>>,
 }
@@ -36,24 +35,37 @@ thread_local! {
     static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
 }
 
-/// The page's client, started on first use.
-pub fn client() -> Rc<Client> {
-    if let Some(c) = CLIENT.with(|c| c.borrow().clone()) {
-        return c;
+/// Connects the page to its engine, once: a worker if one starts, else `fallback()`'s link.
+pub fn connect(fallback: impl FnOnce() -> Link) {
+    if CLIENT.with(|c| c.borrow().is_some()) {
+        return;
     }
+    let link = match start_worker() {
+        Ok(worker) => Link::Worker(worker),
+        Err(why) => {
+            log::info!("the engine runs on the page's thread: {why}");
+            fallback()
+        }
+    };
     let client = Rc::new(Client {
-        transport: start_transport(),
+        link,
         next_id: Cell::new(1),
         waiting: RefCell::new(HashMap::new()),
         crashed: RefCell::new(None),
     });
-    CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
-    client
+    CLIENT.with(|c| *c.borrow_mut() = Some(client));
+}
+
+/// The page's client. [`connect`] must have run (`crate::web::start_page` does it).
+pub fn client() -> Rc<Client> {
+    CLIENT
+        .with(|c| c.borrow().clone())
+        .expect("the page connects to its engine before using it")
 }
 
 /// Whether the engine runs in a worker (`false`: on the page's thread).
 pub fn in_worker() -> bool {
-    matches!(client().transport, Transport::Worker(_))
+    matches!(client().link, Link::Worker(_))
 }
 
 impl Client {
@@ -65,8 +77,8 @@ impl Client {
             let _ = sender.unbounded_send(Reply::Crashed(message));
             return receiver;
         }
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
+        let id = RequestId(self.next_id.get());
+        self.next_id.set(id.0 + 1);
         self.waiting.borrow_mut().insert(id, sender);
         self.post(id, request, attachment);
         receiver
@@ -75,14 +87,14 @@ impl Client {
     /// Sends a request that has no reply (`Stop`, `Forget`, `Weights`).
     pub fn send(&self, request: Request, attachment: Option<&JsValue>) {
         if self.crashed.borrow().is_none() {
-            self.post(0, request, attachment);
+            self.post(RequestId(0), request, attachment);
         }
     }
 
-    fn post(&self, id: u64, request: Request, attachment: Option<&JsValue>) {
-        match &self.transport {
-            Transport::Worker(worker) => {
-                let message = encode_request(id, &request, attachment);
+    fn post(&self, id: RequestId, request: Request, attachment: Option<&JsValue>) {
+        let message = encode_request(id, &request, attachment);
+        match &self.link {
+            Link::Worker(worker) => {
                 // Bytes move to the worker instead of being copied.
                 let sent = match attachment.and_then(|a| a.dyn_ref::<js_sys::Uint8Array>()) {
                     Some(bytes) => worker
@@ -93,11 +105,11 @@ impl Client {
                     self.crash(format!("could not reach the engine: {}", js::describe(&e)));
                 }
             }
-            Transport::Local(host) => host.handle(id, request, attachment.cloned()),
+            Link::Local(handle) => handle(&message),
         }
     }
 
-    fn deliver(&self, id: u64, reply: Reply) {
+    fn deliver(&self, id: RequestId, reply: Reply) {
         let last = reply.is_final();
         let sender = if last {
             self.waiting.borrow_mut().remove(&id)
@@ -118,26 +130,25 @@ impl Client {
     }
 }
 
-/// Delivers a reply to the page's client (replies only ever come after the client exists).
-fn deliver(id: u64, reply: Reply) {
-    if let Some(client) = CLIENT.with(|c| c.borrow().clone()) {
-        client.deliver(id, reply);
+/// Takes a message from the engine (a reply envelope, or the fatal message of a dying worker)
+/// and hands it to whoever waits for it.
+pub fn receive(data: &JsValue) {
+    let Some(client) = CLIENT.with(|c| c.borrow().clone()) else {
+        return;
+    };
+    if let Some(message) = decode_fatal(data) {
+        client.crash(message);
+        return;
+    }
+    match decode_reply(data) {
+        Ok((id, reply)) => client.deliver(id, reply),
+        Err(e) => log::error!("{e}"),
     }
 }
 
 fn crash(message: String) {
     if let Some(client) = CLIENT.with(|c| c.borrow().clone()) {
         client.crash(message);
-    }
-}
-
-fn start_transport() -> Transport {
-    match start_worker() {
-        Ok(worker) => Transport::Worker(worker),
-        Err(why) => {
-            log::info!("the engine runs on the page's thread: {why}");
-            Transport::Local(Host::new(Rc::new(deliver)))
-        }
     }
 }
 
@@ -172,17 +183,8 @@ fn start_worker() -> Result<Worker, String> {
     options.set_name("whisker-engine");
     let worker = Worker::new_with_options(&url.href(), &options).map_err(|e| js::describe(&e))?;
 
-    let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
-        let data = event.data();
-        if let Some(message) = decode_fatal(&data) {
-            crash(message);
-            return;
-        }
-        match decode_reply(&data) {
-            Ok((id, reply)) => deliver(id, reply),
-            Err(e) => log::error!("{e}"),
-        }
-    });
+    let on_message =
+        Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| receive(&event.data()));
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     // A worker that throws outside our code ends here with an `ErrorEvent`; one whose script

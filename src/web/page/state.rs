@@ -1,26 +1,44 @@
 //! The page's reactive state. Everything here is a signal (cheap to copy, shared by context);
-//! the heavy data (photo inputs, features, models) lives in `photos` and `engine`.
+//! the heavy data (photo inputs, features, models) lives in the engine.
 
-use super::engine::BackendInfo;
-use super::photos::{self, PhotoId};
-use crate::ml::pipeline::{Phase, TrainSettings};
-use crate::ml::trainer::PhaseConfig;
+use super::client::client;
+use super::ids;
+use crate::core::dataset::PhotoId;
+use crate::ml::pipeline::Phase;
+use crate::ml::session::RunStats;
+use crate::ml::settings::{TrainChoices, TrainSettings};
+use crate::web::protocol::{BackendInfo, Request};
 use leptos::prelude::*;
 
+/// A class card's identity, stable while the page is open (for keyed lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClassId(pub u64);
+
+/// An object URL showing a photo, revoked when its last copy is dropped. Wrapped so signals can
+/// hold it: the page has one thread, and the URL never leaves it.
+pub type Thumb = send_wrapper::SendWrapper<gloo_file::ObjectUrl>;
+
+/// The thumbnail of a file.
+pub fn thumb(file: &web_sys::File) -> Thumb {
+    Thumb::new(gloo_file::ObjectUrl::from(gloo_file::File::from(
+        file.clone(),
+    )))
+}
+
 /// A photo shown in a class card.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Photo {
     pub id: PhotoId,
     pub file_name: String,
-    /// Object URL of the file, for the thumbnail.
-    pub thumb: String,
+    /// The file, shown as the thumbnail (revoked when the last copy of the photo goes).
+    pub thumb: Thumb,
 }
 
 /// One class: a name and its photos.
 #[derive(Debug, Clone, Copy)]
 pub struct ClassEntry {
     /// Stable id (for keyed lists), not shown.
-    pub id: u64,
+    pub id: ClassId,
     pub name: RwSignal<String>,
     pub photos: RwSignal<Vec<Photo>>,
     /// Photos still being decoded.
@@ -33,7 +51,7 @@ impl ClassEntry {
     /// A new empty class named `name`.
     pub fn new(name: &str) -> Self {
         Self {
-            id: photos::next_id(),
+            id: ids::class_id(),
             name: RwSignal::new(name.to_string()),
             photos: RwSignal::new(Vec::new()),
             pending: RwSignal::new(0),
@@ -51,7 +69,6 @@ impl ClassEntry {
         });
         if let Some(p) = removed {
             forget(p.id);
-            photos::revoke_url(&p.thumb);
         }
     }
 
@@ -59,15 +76,14 @@ impl ClassEntry {
     pub fn clear(&self) {
         for p in self.photos.get_untracked() {
             forget(p.id);
-            photos::revoke_url(&p.thumb);
         }
         self.photos.set(Vec::new());
     }
 }
 
 /// Tells the engine to drop a photo's input and features.
-fn forget(id: PhotoId) {
-    super::client::client().send(super::protocol::Request::Forget { id }, None);
+fn forget(photo: PhotoId) {
+    client().send(Request::Forget { photo }, None);
 }
 
 /// Loading the network.
@@ -130,16 +146,16 @@ pub struct Report {
     /// `confusion[t][p]`.
     pub confusion: Vec<Vec<usize>>,
     /// Counts and timings of the run.
-    pub stats: super::engine::RunStats,
+    pub stats: RunStats,
     pub backend: &'static str,
 }
 
 /// A photo dropped on the predict panel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct PredictionRow {
-    pub key: u64,
+    pub key: ids::PredictionId,
     pub file_name: String,
-    pub thumb: String,
+    pub thumb: Thumb,
     pub status: PredictionStatus,
 }
 
@@ -188,35 +204,23 @@ impl SettingsForm {
                 .parse::<T>()
                 .map_err(|_| format!("“{}” is not a valid {what}.", s.trim()))
         }
-        let d = TrainSettings::default();
-        let epochs: usize = num(&self.epochs.get_untracked(), "number of epochs")?;
-        let lr: f64 = num(&self.learning_rate.get_untracked(), "learning rate")?;
-        let batch: usize = num(&self.batch_size.get_untracked(), "batch size")?;
-        let blocks: usize = num(&self.fine_tune_blocks.get_untracked(), "number of blocks")?;
-        let ft_epochs: usize = num(&self.fine_tune_epochs.get_untracked(), "number of epochs")?;
         let val: f32 = num(&self.val_percent.get_untracked(), "percentage")?;
-        let settings = TrainSettings {
-            head: PhaseConfig {
-                epochs,
-                learning_rate: lr,
-                batch_size: batch,
-                ..d.head
-            },
-            fine_tune: PhaseConfig {
-                epochs: ft_epochs.max(1),
-                // Fine-tuning pretrained blocks wants a rate ~10x below the head's.
-                learning_rate: lr / 10.0,
-                batch_size: batch,
-                ..d.fine_tune
-            },
-            fine_tune_blocks: blocks,
-            val_share: val / 100.0,
-            ..d
+        let choices = TrainChoices {
+            epochs: Some(num(&self.epochs.get_untracked(), "number of epochs")?),
+            learning_rate: Some(num(&self.learning_rate.get_untracked(), "learning rate")?),
+            batch_size: Some(num(&self.batch_size.get_untracked(), "batch size")?),
+            fine_tune_blocks: Some(num(
+                &self.fine_tune_blocks.get_untracked(),
+                "number of blocks",
+            )?),
+            fine_tune_epochs: Some(num(
+                &self.fine_tune_epochs.get_untracked(),
+                "number of epochs",
+            )?),
+            val_share: Some(val / 100.0),
+            ..TrainChoices::default()
         };
-        settings
-            .validate()
-            .map_err(|e| super::words::ml_error(&e))?;
-        Ok(settings)
+        choices.settings().map_err(|e| super::words::ml_error(&e))
     }
 }
 

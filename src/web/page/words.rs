@@ -1,13 +1,14 @@
 //! Typed errors and states into plain words for people. The only place the UI's sentences about
 //! failures are written.
 
-use super::engine::{BackendInfo, BackendKind, CpuReason, LoadError, TrainError};
-use super::glue::decode::DecodeError;
-use super::glue::fetch::FetchError;
-use super::photos::PhotoError;
-use super::protocol::PredictError;
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
+use crate::ml::pipeline::Phase;
+use crate::ml::session::SessionError;
+use crate::web::glue::fetch::FetchError;
+use crate::web::protocol::{
+    BackendInfo, BackendKind, CpuReason, DecodeError, EngineError, LoadError, PhotoError,
+};
 
 /// The backend badge's text.
 pub fn backend_label(info: &BackendInfo) -> String {
@@ -61,59 +62,90 @@ pub fn photo_error(e: &PhotoError) -> String {
             )
         }
         PhotoError::Preprocess { name, .. } => format!("“{name}” has no usable pixels."),
+        PhotoError::Gone(_) => {
+            "A photo was removed while training started. Press Train again.".to_string()
+        }
     }
 }
 
-/// Why the network could not be loaded.
-pub fn load_error(e: &LoadError) -> String {
+/// A training phase, as the progress panel names it.
+pub fn phase_title(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Extracting => "Looking at your photos",
+        Phase::Training => "Training",
+        Phase::FineTuning => "Fine-tuning",
+        Phase::Refitting => "Final pass on all your photos",
+    }
+}
+
+/// Why the network's weights could not be downloaded.
+pub fn fetch_error(e: &FetchError) -> String {
     match e {
-        LoadError::Fetch(FetchError::Status { status: 404, url }) => format!(
+        FetchError::Status { status: 404, url } => format!(
             "The network's weights ({url}) are missing on the server. If you run Whisker yourself, run scripts/setup-weights.sh and rebuild."
         ),
-        LoadError::Fetch(FetchError::Status { status, .. }) => format!(
+        FetchError::Status { status, .. } => format!(
             "The server refused to send the network's weights (HTTP {status}). Reload the page to try again."
         ),
-        LoadError::Fetch(FetchError::Network { .. }) => "The network's weights could not be downloaded: the server is unreachable. Check that it is still running, then reload the page.".to_string(),
-        LoadError::Fetch(FetchError::Body { received, .. }) => format!(
+        FetchError::Network { .. } => "The network's weights could not be downloaded: the server is unreachable. Check that it is still running, then reload the page.".to_string(),
+        FetchError::Body { received, .. } => format!(
             "The download of the network's weights broke off after {}. Reload the page to try again.",
             bytes(*received)
         ),
+    }
+}
+
+/// Why the engine could not build the network.
+pub fn load_error(e: &LoadError) -> String {
+    match e {
         LoadError::Weights(_) => "The network's weights file is damaged or from another version of Whisker. Reload the page; if this keeps happening, rebuild the weights with scripts/setup-weights.sh.".to_string(),
         LoadError::Warmup(_) => "The network failed its first test run on this device. Add ?backend=cpu to the address to use the CPU instead.".to_string(),
     }
 }
 
 /// Why training did not run or stopped.
-pub fn train_error(e: &TrainError) -> String {
+pub fn train_error(e: &EngineError) -> String {
     match e {
-        TrainError::Dataset(DatasetError::TooFewClasses(_)) => {
+        EngineError::NotLoaded => {
+            "The network is still loading. Wait a moment and press Train again.".to_string()
+        }
+        EngineError::Session(e) => match e {
+            SessionError::Dataset(e) => dataset_error(e),
+            SessionError::Ml(e) => ml_error(e),
+            SessionError::Photo(e) => photo_error(e),
+            SessionError::Stopped => {
+                "Training stopped before it began: nothing was trained.".to_string()
+            }
+            SessionError::Busy => {
+                "A training run is already going on. Wait for it, or press Stop.".to_string()
+            }
+            SessionError::NoModel => "Train a model first, then try your photos.".to_string(),
+        },
+    }
+}
+
+/// Why the classes cannot be trained on.
+fn dataset_error(e: &DatasetError) -> String {
+    match e {
+        DatasetError::TooFewClasses(_) => {
             "Whisker needs at least two classes to tell apart. Add another class.".to_string()
         }
-        TrainError::Dataset(DatasetError::EmptyClass(name)) => format!(
+        DatasetError::UnnamedClass(i) => format!("Class {} has no name. Give it one.", i + 1),
+        DatasetError::EmptyClass(name) => format!(
             "The class “{name}” has no photos yet. Add some (5 or more works best), or delete the class."
         ),
-        TrainError::Dataset(DatasetError::DuplicateClass(name)) => {
+        DatasetError::DuplicateClass(name) => {
             format!("Two classes are called “{name}”. Give each class its own name.")
-        }
-        TrainError::UnnamedClass(i) => format!("Class {} has no name. Give it one.", i + 1),
-        TrainError::Ml(e) => ml_error(e),
-        TrainError::MissingPhoto(_) => {
-            "A photo was removed while training started. Press Train again.".to_string()
-        }
-        TrainError::Stopped => "Training stopped before it began: nothing was trained.".to_string(),
-        TrainError::NotLoaded => {
-            "The network is still loading. Wait a moment and press Train again.".to_string()
         }
     }
 }
 
 /// Why a photo got no prediction.
-pub fn predict_error(e: &PredictError) -> String {
+pub fn predict_error(e: &EngineError) -> String {
     match e {
-        PredictError::NotLoaded => "The network is still loading.".to_string(),
-        PredictError::NotTrained => "Train a model first, then try your photos.".to_string(),
-        PredictError::Photo(e) => photo_error(e),
-        PredictError::Ml(e) => ml_error(e),
+        EngineError::NotLoaded => "The network is still loading.".to_string(),
+        EngineError::Session(SessionError::Photo(e)) => photo_error(e),
+        e => train_error(e),
     }
 }
 

@@ -1,9 +1,9 @@
 //! Which backend runs the network: the WebGPU adapter's name, or the CPU and why. `data-engine`
 //! says where the engine runs: `"worker"` (a Web Worker, the normal case) or `"page"`.
 
-use crate::web::client::in_worker;
-use crate::web::state::AppState;
-use crate::web::words;
+use crate::web::page::client::in_worker;
+use crate::web::page::state::AppState;
+use crate::web::page::words;
 use leptos::prelude::*;
 
 #[component]

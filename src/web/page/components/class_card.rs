@@ -2,9 +2,9 @@
 
 use super::file_picker::FilePicker;
 use super::photo_grid::PhotoGrid;
-use crate::web::actions::add_photos;
-use crate::web::state::ClassEntry;
-use crate::web::words;
+use crate::web::page::actions::add_photos;
+use crate::web::page::state::{ClassEntry, ClassId};
+use crate::web::page::words;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -13,7 +13,7 @@ pub fn ClassCard(
     class: ClassEntry,
     /// Called with the class's id when its delete button is pressed.
     #[prop(into)]
-    on_delete: Callback<u64>,
+    on_delete: Callback<ClassId>,
     /// Whether the class may be deleted (not the last two).
     #[prop(into)]
     can_delete: Signal<bool>,

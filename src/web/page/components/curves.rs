@@ -1,7 +1,7 @@
 //! Live loss and accuracy curves, plain SVG.
 
 use crate::ml::pipeline::Phase;
-use crate::web::state::EpochPoint;
+use crate::web::page::state::EpochPoint;
 use leptos::prelude::*;
 
 const W: f32 = 320.0;

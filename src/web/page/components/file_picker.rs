@@ -1,6 +1,6 @@
 //! A drop zone with a file picker inside: click to pick photos, or drop them on it.
 
-use crate::web::actions::files_of;
+use crate::web::page::actions::files_of;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 

@@ -1,8 +1,8 @@
 //! Loading the network: download progress, or what went wrong.
 
 use super::progress_bar::ProgressBar;
-use crate::web::state::{AppState, LoadState};
-use crate::web::words;
+use crate::web::page::state::{AppState, LoadState};
+use crate::web::page::words;
 use leptos::prelude::*;
 
 #[component]

@@ -1,8 +1,8 @@
 //! A class's thumbnails.
 
 use super::photo_thumb::PhotoThumb;
-use crate::web::photos::PhotoId;
-use crate::web::state::Photo;
+use crate::core::dataset::PhotoId;
+use crate::web::page::state::Photo;
 use leptos::prelude::*;
 
 #[component]

@@ -1,7 +1,7 @@
 //! One photo's thumbnail, with a remove button.
 
-use crate::web::photos::PhotoId;
-use crate::web::state::Photo;
+use crate::core::dataset::PhotoId;
+use crate::web::page::state::Photo;
 use leptos::prelude::*;
 
 #[component]
@@ -15,7 +15,7 @@ pub fn PhotoThumb(
     let title = photo.file_name.clone();
     view! {
         <li class="thumb" data-testid="photo-thumb" title=title>
-            <img src=photo.thumb alt=photo.file_name decoding="async" />
+            <img src=photo.thumb.to_string() alt=photo.file_name decoding="async" />
             <button
                 class="thumb-remove"
                 type="button"

@@ -1,9 +1,9 @@
 //! Try it: new photos and their class probabilities.
 
 use super::file_picker::FilePicker;
-use crate::web::actions::{predict, remove_prediction};
-use crate::web::state::{AppState, PredictionRow, PredictionStatus};
-use crate::web::words;
+use crate::web::page::actions::{predict, remove_prediction};
+use crate::web::page::state::{AppState, PredictionRow, PredictionStatus};
+use crate::web::page::words;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -22,7 +22,7 @@ fn PredictionCard(row: PredictionRow) -> impl IntoView {
     match row.status {
         PredictionStatus::Pending => view! {
             <li class="prediction pending" data-testid="prediction-pending" data-file=file>
-                <img src=row.thumb alt=alt />
+                <img src=row.thumb.to_string() alt=alt />
                 <div class="prediction-body">
                     <span class="file">{row.file_name}</span>
                     <span class="pending"><span class="spinner" aria-hidden="true"></span>"Looking…"</span>
@@ -32,7 +32,7 @@ fn PredictionCard(row: PredictionRow) -> impl IntoView {
         .into_any(),
         PredictionStatus::Failed(message) => view! {
             <li class="prediction failed" data-testid="prediction-error" data-file=file>
-                <img src=row.thumb alt=alt />
+                <img src=row.thumb.to_string() alt=alt />
                 <div class="prediction-body">
                     <span class="file">{row.file_name}</span>
                     <span class="error">{message}</span>
@@ -70,7 +70,7 @@ fn PredictionCard(row: PredictionRow) -> impl IntoView {
                     data-class=top_class_attr
                     data-prob=format!("{top_prob:.4}")
                 >
-                    <img src=row.thumb alt=alt />
+                    <img src=row.thumb.to_string() alt=alt />
                     <div class="prediction-body">
                         <span class="verdict">
                             <strong>{top_class}</strong>

@@ -1,7 +1,7 @@
 //! Results: validation accuracy, per-class accuracy and the confusion matrix.
 
-use crate::web::state::{AppState, Report, TrainStatus};
-use crate::web::words;
+use crate::web::page::state::{AppState, Report, TrainStatus};
+use crate::web::page::words;
 use leptos::prelude::*;
 
 fn shade(count: usize, row_total: usize) -> String {

@@ -1,6 +1,6 @@
 //! The training settings, folded away with sensible defaults.
 
-use crate::web::state::AppState;
+use crate::web::page::state::AppState;
 use leptos::prelude::*;
 
 #[component]

@@ -3,9 +3,9 @@
 use super::curves::Curves;
 use super::progress_bar::ProgressBar;
 use super::settings::Settings;
-use crate::web::actions::{stop, train};
-use crate::web::state::{AppState, LoadState, TrainStatus};
-use crate::web::words;
+use crate::web::page::actions::{stop, train};
+use crate::web::page::state::{AppState, LoadState, TrainStatus};
+use crate::web::page::words;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
