@@ -55,7 +55,10 @@ fn main() {
     let map_warm = ms(t);
 
     println!("{n} photos x {d} features, {classes} classes");
-    println!("similarity index, {} photos at once: {build:>8.1} ms", n - 1);
+    println!(
+        "similarity index, {} photos at once: {build:>8.1} ms",
+        n - 1
+    );
     println!("add one photo (N*D):                {push:>8.2} ms");
     println!(
         "leave-one-out k-NN (k = {}):         {knn:>8.2} ms  (accuracy {:.3})",
