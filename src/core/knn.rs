@@ -169,12 +169,54 @@ pub fn leave_one_out(
 
     let mut confusion = ConfusionMatrix::new(classes);
     let mut predictions = Vec::with_capacity(labels.len());
-    let mut nearest: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
-    let mut votes = vec![0usize; classes];
+    let mut scratch = Scratch::new(k, classes);
     for (i, row) in sims.iter().enumerate() {
+        let vote = scratch.vote(row, labels, Some(i));
+        confusion.add(labels[i], vote);
+        predictions.push(vote);
+    }
+    Ok(KnnEstimate {
+        k,
+        accuracy: confusion.accuracy(),
+        predictions,
+        most_confused: most_confused(&confusion),
+        confusion,
+        smallest_class: (smallest, counts[smallest]),
+    })
+}
+
+/// The class a photo's `k` nearest reference photos vote for (rule as in [`leave_one_out`]):
+/// `similarities[j]` is its similarity to reference photo `j`, whose class is `labels[j]`
+/// (each `< classes`). Use the same `k` as the estimate ([`KnnEstimate::k`]). Class 0 when
+/// there is no reference photo.
+pub fn classify(similarities: &[f32], labels: &[usize], k: usize, classes: usize) -> usize {
+    Scratch::new(k.max(1), classes).vote(similarities, labels, None)
+}
+
+/// Buffers reused from photo to photo.
+struct Scratch {
+    k: usize,
+    /// The `k` nearest so far: (similarity, photo), most similar first.
+    nearest: Vec<(f32, usize)>,
+    votes: Vec<usize>,
+}
+
+impl Scratch {
+    fn new(k: usize, classes: usize) -> Self {
+        Self {
+            k,
+            nearest: Vec::with_capacity(k + 1),
+            votes: vec![0; classes],
+        }
+    }
+
+    /// Majority class among the `k` most similar entries of `row`, skipping entry `skip`.
+    fn vote(&mut self, row: &[f32], labels: &[usize], skip: Option<usize>) -> usize {
+        let k = self.k;
+        let nearest = &mut self.nearest;
         nearest.clear();
         for (j, &s) in row.iter().enumerate() {
-            if j == i {
+            if Some(j) == skip {
                 continue;
             }
             // NaN compares as "not more similar" to everything, so it is never chosen.
@@ -189,28 +231,18 @@ pub fn leave_one_out(
             nearest.insert(at, (s, j));
             nearest.truncate(k);
         }
-        votes.iter_mut().for_each(|v| *v = 0);
-        for &(_, j) in &nearest {
-            votes[labels[j]] += 1;
+        self.votes.iter_mut().for_each(|v| *v = 0);
+        for &(_, j) in nearest.iter() {
+            self.votes[labels[j]] += 1;
         }
-        let top = votes.iter().copied().max().unwrap_or(0);
+        let top = self.votes.iter().copied().max().unwrap_or(0);
         // The nearest neighbour whose class has the top count decides.
-        let vote = nearest
+        nearest
             .iter()
             .map(|&(_, j)| labels[j])
-            .find(|&c| votes[c] == top)
-            .unwrap_or(0);
-        confusion.add(labels[i], vote);
-        predictions.push(vote);
+            .find(|&c| self.votes[c] == top)
+            .unwrap_or(0)
     }
-    Ok(KnnEstimate {
-        k,
-        accuracy: confusion.accuracy(),
-        predictions,
-        most_confused: most_confused(&confusion),
-        confusion,
-        smallest_class: (smallest, counts[smallest]),
-    })
 }
 
 /// The unordered pair of classes with the most errors between them (lowest indices on ties).
@@ -364,6 +396,17 @@ mod tests {
                 errors: 4
             })
         );
+    }
+
+    #[test]
+    fn classify_a_new_photo() {
+        // References: classes 0, 0, 1. The new photo is most like reference 2, then 0, then 1.
+        let labels = [0, 0, 1];
+        assert_eq!(classify(&[0.5, 0.1, 0.9], &labels, 1, 2), 1);
+        assert_eq!(classify(&[0.5, 0.1, 0.9], &labels, 3, 2), 0);
+        // k = 2: one vote each, the nearest (class 1) wins.
+        assert_eq!(classify(&[0.5, 0.1, 0.9], &labels, 2, 2), 1);
+        assert_eq!(classify(&[], &[], 5, 2), 0);
     }
 
     #[test]

@@ -76,6 +76,19 @@ impl SimilarityIndex {
         Ok(n)
     }
 
+    /// Cosine similarity of `features` (a photo not in the index, `dim` values) to every photo
+    /// of the index, without adding it: `N · D` multiply-adds.
+    pub fn similarities_to(&self, features: &[f32]) -> Result<Vec<f32>, SimilarityError> {
+        if features.len() != self.dim {
+            return Err(SimilarityError::DimensionMismatch {
+                expected: self.dim,
+                found: features.len(),
+            });
+        }
+        let unit = normalised(features);
+        Ok((0..self.len()).map(|i| dot(&unit, self.unit(i))).collect())
+    }
+
     /// Removes photo `i`; later photos move down by one. Panics if `i >= len()`.
     pub fn remove(&mut self, i: usize) {
         self.sims.remove(i);
@@ -180,6 +193,8 @@ mod tests {
             }
         }
         assert!(close(index.unit(2)[1], 1.0));
+        let outside = index.similarities_to(&[0.0, -2.0]).unwrap();
+        assert!(close(outside[1], -h) && close(outside[2], -1.0) && close(outside[0], 0.0));
     }
 
     #[test]
