@@ -100,6 +100,17 @@ fn main() {
                     );
                 }
             }
+            // No network at all: a 7x7 colour thumbnail of each photo, as a floor.
+            let thumbs: Vec<Vec<f32>> = keep.iter().map(|&i| thumbnail(&all.inputs[i])).collect();
+            measure(
+                rows.entry((t, 3, 0)).or_default(),
+                &thumbs,
+                &all,
+                &keep,
+                classes,
+                seed,
+                &device,
+            );
             // The calibrated baseline learns its statistics from this task's training photos.
             let task_inputs: Vec<&[f32]> = keep.iter().map(|&i| all_refs[i]).collect();
             let n_train = keep.iter().filter(|&&i| i < all.train).count();
@@ -138,10 +149,12 @@ fn main() {
         "pretrained",
         "random, identity BatchNorm (old)",
         "random, BatchNorm from photos",
+        "no network: 7x7 thumbnail",
     ];
     let seed_list: Vec<String> = seeds.iter().map(u64::to_string).collect();
     println!(
-        "\nexpected = leave-one-out k-NN (cosine) on the training photos; k-NN on val = the same \
+        "\nplain cos sim = mean cosine similarity of two training photos' features, uncentred; \
+         expected = leave-one-out k-NN (cosine, centred) on the training photos; k-NN on val = the same \
          neighbours classifying val/; head val = linear head trained like `whisker train` \
          (default settings), accuracy on val/; means over seeds {}",
         seed_list.join(", ")
@@ -160,14 +173,15 @@ fn main() {
             chance_accuracy(&val_labels, classes)
         );
         println!(
-            "| backbone | cut | dims | mean cos sim | expected (k-NN LOO) | k-NN on val | head val per seed | head val mean | outputs |"
+            "| backbone | cut | dims | plain cos sim | expected (k-NN LOO) | k-NN on val | head val per seed | head val mean | outputs |"
         );
         println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (b, name) in names.iter().enumerate() {
-            for &cut in &CUTS {
+            for &cut in [0].iter().chain(&CUTS) {
                 let Some(r) = rows.get(&(t, b, cut)) else {
                     continue;
                 };
+                let dims = if b == 3 { 147 } else { stage_channels()[cut] };
                 let vals: Vec<String> = r.val.iter().map(|v| format!("{v:.4}")).collect();
                 let faults = if r.faults.is_empty() {
                     "finite, varied".to_string()
@@ -175,8 +189,12 @@ fn main() {
                     r.faults.join("; ")
                 };
                 println!(
-                    "| {name} | {cut} | {} | {:.3} | {:.4} | {:.4} | {} | {:.4} | {faults} |",
-                    stage_channels()[cut],
+                    "| {name} | {} | {dims} | {:.3} | {:.4} | {:.4} | {} | {:.4} | {faults} |",
+                    if b == 3 {
+                        "-".to_string()
+                    } else {
+                        cut.to_string()
+                    },
                     mean(&r.mean_similarity),
                     mean(&r.expected),
                     mean(&r.knn_val),
@@ -229,6 +247,19 @@ fn task_photos(all: &Photos, classes: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Mean of each channel over 32x32 blocks of a preprocessed `[3, 224, 224]` photo: `[3, 7, 7]`.
+fn thumbnail(input: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; 3 * 7 * 7];
+    for c in 0..3 {
+        for y in 0..224 {
+            for x in 0..224 {
+                out[c * 49 + (y / 32) * 7 + x / 32] += input[c * 224 * 224 + y * 224 + x] / 1024.0;
+            }
+        }
+    }
+    out
+}
+
 fn select(rows: &[Vec<f32>], keep: &[usize]) -> Vec<Vec<f32>> {
     keep.iter().map(|&i| rows[i].clone()).collect()
 }
@@ -264,16 +295,20 @@ fn measure(
     let train_labels: Vec<usize> = train.iter().map(|&j| labels[j]).collect();
 
     let index = SimilarityIndex::from_rows(train_rows[0].len(), &train_rows).expect("index");
-    let n = index.len();
-    let off_diagonal: f32 = index
-        .matrix()
-        .iter()
-        .enumerate()
-        .map(|(i, r)| r.iter().sum::<f32>() - r[i])
-        .sum();
+    // Plain (uncentred) cosine similarity, averaged over pairs: near 1 when every photo's
+    // features point the same way.
+    let (g, n) = (index.gram(), index.len());
+    let mut plain = 0.0f64;
+    for i in 0..n {
+        for j in 0..n {
+            if i != j {
+                plain += g[i][j] as f64 / ((g[i][i] as f64) * (g[j][j] as f64)).sqrt().max(1e-30);
+            }
+        }
+    }
     row.mean_similarity
-        .push(off_diagonal / (n * (n - 1)) as f32);
-    let estimate = leave_one_out(index.matrix(), &train_labels, classes).expect("estimate");
+        .push((plain / (n * (n - 1)) as f64) as f32);
+    let estimate = leave_one_out(&index.similarities(), &train_labels, classes).expect("estimate");
     row.expected.push(estimate.accuracy);
     // The same neighbours as a classifier of the validation photos.
     let right = val

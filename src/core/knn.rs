@@ -4,7 +4,8 @@
 //! Each photo is classified by the majority class among its `k` most similar *other* photos;
 //! the share classified right estimates how well the features separate the classes, before any
 //! head is trained (a linear head on good features usually does at least as well). Works on the
-//! similarity matrix of a [`super::similarity::SimilarityIndex`], in `O(N² · k)` for `N` photos.
+//! similarities of a [`super::similarity::SimilarityIndex`] (cosine of mean-centred features),
+//! in `O(N² · k)` for `N` photos.
 //!
 //! Choice of `k`: `min(5, n_min - 1)`, with `n_min` the smallest class's photo count. Leaving a
 //! photo out leaves its class `n - 1` others; with `k` above that, a photo of the smallest class
@@ -134,9 +135,9 @@ pub fn choose_k(smallest: usize) -> usize {
 }
 
 /// Leave-one-out k-NN accuracy of photos with `labels` (each `< classes`), from their pairwise
-/// similarities `sims` (`[N][N]`, larger = more alike; e.g. [`SimilarityIndex::matrix`]).
+/// similarities `sims` (`[N][N]`, larger = more alike; e.g. [`SimilarityIndex::similarities`]).
 ///
-/// [`SimilarityIndex::matrix`]: super::similarity::SimilarityIndex::matrix
+/// [`SimilarityIndex::similarities`]: super::similarity::SimilarityIndex::similarities
 pub fn leave_one_out(
     sims: &[Vec<f32>],
     labels: &[usize],
@@ -298,7 +299,7 @@ mod tests {
             &[0.2, 1.0],
         ];
         let index = SimilarityIndex::from_rows(2, &rows).unwrap();
-        let e = leave_one_out(index.matrix(), &[0, 0, 0, 1, 1, 1], 2).unwrap();
+        let e = leave_one_out(&index.similarities(), &[0, 0, 0, 1, 1, 1], 2).unwrap();
         assert_eq!(e.k, 2);
         assert_eq!(e.accuracy, 1.0);
         assert_eq!(e.predictions, vec![0, 0, 0, 1, 1, 1]);

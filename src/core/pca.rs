@@ -4,8 +4,9 @@
 //! cheapest from the `N x N` Gram matrix of the photos rather than the `D x D` covariance: the
 //! eigenvectors `u` of the centred Gram `J G J` (with `J = I - 11ᵀ/N`) are the photos'
 //! coordinates up to scale (`Xc = U S Vᵀ`, so `Xc Xcᵀ = U S² Uᵀ` and the coordinates are
-//! `U S`). For the map the Gram is the cosine similarity matrix the expected accuracy already
-//! needs ([`SimilarityIndex::matrix`] of unit vectors), so the map costs no second `N² · D` pass.
+//! `U S`). The map of a [`SimilarityIndex`] projects its photos' centred unit vectors, whose Gram
+//! matrix is the similarity matrix the expected accuracy already needs, so the map shows the same
+//! geometry and costs no second `N² · D` pass.
 //!
 //! The top eigenvectors come from subspace iteration with Rayleigh–Ritz (Golub & Van Loan,
 //! "Matrix Computations", 4th ed., §8.2.4 and §8.1.3): a block of [`BLOCK`] vectors is multiplied by the
@@ -19,7 +20,6 @@
 //! keeps its orientation and points do not jump to the mirror side. Without one, each axis is
 //! signed so that the sum of its entries is positive (deterministic for given data).
 //!
-//! [`SimilarityIndex::matrix`]: super::similarity::SimilarityIndex::matrix
 
 use super::rng::Rng;
 use super::similarity::{SimilarityIndex, dot};
@@ -54,8 +54,8 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// Where a new photo's features (`D` values, prepared like the projected ones: unit length
-    /// for a map of a [`SimilarityIndex`]) fall on the map, without recomputing it.
+    /// Where a new photo's features (`D` values, prepared like the projected ones: see
+    /// [`feature_map`]) fall on the map, without recomputing it.
     pub fn place(&self, features: &[f32]) -> [f32; 2] {
         let centred: Vec<f32> = features
             .iter()
@@ -80,10 +80,13 @@ pub fn gram(rows: &[&[f32]]) -> Vec<Vec<f32>> {
     g
 }
 
-/// The map of an index's photos: PCA of their unit feature vectors, so that distances on the map
-/// approximate the cosine geometry the expected accuracy uses.
+/// The map of an index's photos: PCA of their centred unit vectors
+/// ([`SimilarityIndex::centred_units`]), whose Gram matrix is [`SimilarityIndex::similarities`].
+/// Place a new photo with `map.place(&index.centred_unit(features)?)`.
 pub fn feature_map(index: &SimilarityIndex, previous: Option<&Projection>) -> Projection {
-    project(&index.units(), index.matrix(), previous)
+    let units = index.centred_units();
+    let rows: Vec<&[f32]> = units.iter().map(Vec::as_slice).collect();
+    project(&rows, &index.similarities(), previous)
 }
 
 /// PCA of `rows` (each `D` values) onto two axes. See [`project`] for `previous`.
@@ -481,14 +484,17 @@ mod tests {
     }
 
     #[test]
-    fn map_of_an_index_uses_unit_vectors() {
+    fn map_of_an_index_uses_centred_unit_vectors() {
         let rows: [&[f32]; 4] = [&[2.0, 0.0], &[0.0, 5.0], &[1.0, 1.0], &[3.0, 0.1]];
         let index = SimilarityIndex::from_rows(2, &rows).unwrap();
-        let direct = pca_2d(&index.units(), None);
-        assert_eq!(feature_map(&index, None).points.len(), 4);
-        let via_index = feature_map(&index, None);
-        for (a, b) in via_index.points.iter().zip(&direct.points) {
+        let units = index.centred_units();
+        let direct = pca_2d(&refs(&units), None);
+        let map = feature_map(&index, None);
+        assert_eq!(map.points.len(), 4);
+        for (a, b) in map.points.iter().zip(&direct.points) {
             assert_close(a, b, 1e-5);
         }
+        let placed = map.place(&index.centred_unit(rows[1]).unwrap());
+        assert_close(&placed, &map.points[1], 1e-5);
     }
 }

@@ -175,7 +175,7 @@ mod tests {
         let mean = y.clone().mean_dim(0).mean_dim(2).mean_dim(3);
         let dev = y - mean.clone();
         let var = (dev.clone() * dev).mean_dim(0).mean_dim(2).mean_dim(3);
-        let read = |t: Tensor<4>| t.reshape([c]).into_data().to_vec::<f32>().unwrap();
+        let read = |t: Tensor<4>| t.reshape([c]).into_data().try_into_vec_as::<f32>().unwrap();
         (read(mean), read(var))
     }
 
@@ -215,7 +215,7 @@ mod tests {
     /// Mean over channels of the pooled features' standard deviation across photos.
     fn spread(net: &MobileNetV2, x: Tensor<4>) -> f32 {
         let f = global_pool(net.forward_stages(x, 0, LAST_STAGE)); // [N, 1280]
-        let values = f.into_data().to_vec::<f32>().unwrap();
+        let values = f.into_data().try_into_vec_as::<f32>().unwrap();
         assert!(values.iter().all(|v| v.is_finite()));
         let rows: Vec<&[f32]> = values.chunks(1280).collect();
         let n = rows.len() as f32;

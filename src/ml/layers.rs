@@ -96,7 +96,7 @@ mod tests {
             let direct = net
                 .features_until(x.clone(), cut)
                 .into_data()
-                .to_vec::<f32>()
+                .try_into_vec_as::<f32>()
                 .unwrap();
             let diff = direct
                 .iter()

@@ -227,7 +227,12 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(ours.history, theirs.head_history);
-        let logits = |c: &Classifier| c.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        let logits = |c: &Classifier| {
+            c.forward(x.clone())
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap()
+        };
         assert_eq!(logits(&ours.classifier), logits(&theirs.classifier));
     }
 
