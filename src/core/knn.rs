@@ -21,6 +21,7 @@
 
 use super::metrics::ConfusionMatrix;
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 use thiserror::Error;
 
 /// Largest neighbourhood used.
@@ -221,7 +222,7 @@ impl Scratch {
                 continue;
             }
             // NaN compares as "not more similar" to everything, so it is never chosen.
-            if nearest.len() == k && !(s > nearest[k - 1].0) {
+            if nearest.len() == k && s.partial_cmp(&nearest[k - 1].0) != Some(Ordering::Greater) {
                 continue;
             }
             // After the equally similar ones already kept: earlier photos win ties.
@@ -250,9 +251,9 @@ impl Scratch {
 pub fn most_confused(confusion: &ConfusionMatrix) -> Option<ConfusedPair> {
     let c = &confusion.counts;
     let mut best: Option<ConfusedPair> = None;
-    for a in 0..c.len() {
-        for b in a + 1..c.len() {
-            let errors = c[a][b] + c[b][a];
+    for (a, row) in c.iter().enumerate() {
+        for (b, &a_as_b) in row.iter().enumerate().skip(a + 1) {
+            let errors = a_as_b + c[b][a];
             if errors > best.map_or(0, |p| p.errors) {
                 best = Some(ConfusedPair { a, b, errors });
             }

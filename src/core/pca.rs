@@ -340,10 +340,9 @@ fn symmetric_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
                     row[p] = c * x - s * y;
                     row[q] = s * x + c * y;
                 }
-                for k in 0..b {
-                    let (x, y) = (a[p][k], a[q][k]);
-                    a[p][k] = c * x - s * y;
-                    a[q][k] = s * x + c * y;
+                let (upper, lower) = a.split_at_mut(q);
+                for (x, y) in upper[p].iter_mut().zip(lower[0].iter_mut()) {
+                    (*x, *y) = (c * *x - s * *y, s * *x + c * *y);
                 }
                 for row in v.iter_mut() {
                     let (x, y) = (row[p], row[q]);
@@ -369,7 +368,10 @@ mod tests {
     /// Six photos in four dimensions with known principal components: `x_i = m + Σ s_k u_k[i] v_k`,
     /// with `u_k` orthonormal Helmert contrasts (orthogonal to the all-ones vector, so the data
     /// is centred on `m`) and `v_k` orthonormal axes.
-    fn known() -> (Vec<Vec<f32>>, [f32; 3], [[f32; 6]; 3], [[f32; 4]; 3]) {
+    /// Rows, singular values `s`, left vectors `u` (over photos), axes `v` (over features).
+    type Known = (Vec<Vec<f32>>, [f32; 3], [[f32; 6]; 3], [[f32; 4]; 3]);
+
+    fn known() -> Known {
         let r2 = 2f32.sqrt();
         let (r6, r12, r3) = (6f32.sqrt(), 12f32.sqrt(), 3f32.sqrt());
         let u = [
@@ -412,8 +414,8 @@ mod tests {
         assert_close(&p.axes[0], &v[0], 1e-5);
         assert_close(&p.axes[1], &v[1], 1e-5);
         assert_close(&p.mean, &[1.0, 2.0, 3.0, 4.0], 1e-5);
-        for i in 0..6 {
-            assert_close(&p.points[i], &[s[0] * u[0][i], s[1] * u[1][i]], 1e-4);
+        for (i, point) in p.points.iter().enumerate() {
+            assert_close(point, &[s[0] * u[0][i], s[1] * u[1][i]], 1e-4);
         }
         // Variance along axis k is s_k² / N; the total is Σ s².
         assert_close(&p.variance, &[36.0 / 6.0, 9.0 / 6.0], 1e-4);

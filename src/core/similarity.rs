@@ -270,9 +270,9 @@ mod tests {
         assert!(close(s[0][3], 0.0));
         assert!(close(s[1][3], -h));
         assert!(close(s[2][2], 1.0));
-        for i in 0..4 {
-            for j in 0..4 {
-                assert_eq!(s[i][j], s[j][i]);
+        for (i, row) in s.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                assert_eq!(v, s[j][i]);
             }
         }
         assert_eq!(index.gram()[1][2], -6.0);
