@@ -81,12 +81,17 @@ pub fn gram(rows: &[&[f32]]) -> Vec<Vec<f32>> {
 }
 
 /// The map of an index's photos: PCA of their centred unit vectors
-/// ([`SimilarityIndex::centred_units`]), whose Gram matrix is [`SimilarityIndex::similarities`].
+/// ([`SimilarityIndex::centred_units`]), whose Gram matrix is `similarities`, the index's
+/// [`SimilarityIndex::similarities`] (computed once for the expected accuracy and the map).
 /// Place a new photo with `map.place(&index.centred_unit(features)?)`.
-pub fn feature_map(index: &SimilarityIndex, previous: Option<&Projection>) -> Projection {
+pub fn feature_map(
+    index: &SimilarityIndex,
+    similarities: &[Vec<f32>],
+    previous: Option<&Projection>,
+) -> Projection {
     let units = index.centred_units();
     let rows: Vec<&[f32]> = units.iter().map(Vec::as_slice).collect();
-    project(&rows, &index.similarities(), previous)
+    project(&rows, similarities, previous)
 }
 
 /// PCA of `rows` (each `D` values) onto two axes. See [`project`] for `previous`.
@@ -491,7 +496,7 @@ mod tests {
         let index = SimilarityIndex::from_rows(2, &rows).unwrap();
         let units = index.centred_units();
         let direct = pca_2d(&refs(&units), None);
-        let map = feature_map(&index, None);
+        let map = feature_map(&index, &index.similarities(), None);
         assert_eq!(map.points.len(), 4);
         for (a, b) in map.points.iter().zip(&direct.points) {
             assert_close(a, b, 1e-5);
