@@ -3,9 +3,11 @@
 //!
 //! Each photo is classified by the majority class among its `k` most similar *other* photos;
 //! the share classified right estimates how well the features separate the classes, before any
-//! head is trained (a linear head on good features usually does at least as well). Works on the
-//! similarities of a [`super::similarity::SimilarityIndex`] (cosine of mean-centred features),
-//! in `O(N² · k)` for `N` photos.
+//! head is trained. Works on the similarities of a [`super::similarity::SimilarityIndex`]
+//! (cosine of mean-centred features), in `O(N² · k)` for `N` photos. On the pets photos (20 a
+//! class, examples/transfer_report.rs) it came within 0.05 of a trained linear head's validation
+//! accuracy at MobileNetV2's stages 13 to 18 (0.98–1.00 against 0.97–0.98 at the last stage),
+//! and overestimated the weak early-stage features (0.65–0.75 against 0.5–0.65).
 //!
 //! Choice of `k`: `min(5, n_min - 1)`, with `n_min` the smallest class's photo count. Leaving a
 //! photo out leaves its class `n - 1` others; with `k` above that, a photo of the smallest class
