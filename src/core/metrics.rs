@@ -65,6 +65,10 @@ fn ratio(a: usize, b: usize) -> f32 {
 }
 
 /// Index of the largest value (first one on ties); 0 for an empty slice.
+///
+/// A NaN never wins (every comparison with it is false), so a row that is all NaN also gives 0:
+/// a broken model would look like one that always answers class 0. Where that matters, use
+/// [`try_argmax`] or [`crate::core::output_check::check_outputs`].
 pub fn argmax(values: &[f32]) -> usize {
     values
         .iter()
@@ -73,6 +77,12 @@ pub fn argmax(values: &[f32]) -> usize {
             if v > best.1 { (i, v) } else { best }
         })
         .0
+}
+
+/// Index of the largest value (first one on ties), or `None` when there is no answer: the slice
+/// is empty or holds a NaN (a NaN logit makes the whole softmax row NaN, so no class is chosen).
+pub fn try_argmax(values: &[f32]) -> Option<usize> {
+    (!values.is_empty() && !values.iter().any(|v| v.is_nan())).then(|| argmax(values))
 }
 
 /// Numerically stable softmax of one row of logits.
@@ -107,6 +117,13 @@ mod tests {
     #[test]
     fn argmax_and_softmax() {
         assert_eq!(argmax(&[0.1, 3.0, 3.0, -1.0]), 1);
+        assert_eq!(argmax(&[f32::NAN, 1.0, f32::NAN, 2.0]), 3);
+        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
+        assert_eq!(try_argmax(&[0.1, 3.0, 3.0]), Some(1));
+        assert_eq!(try_argmax(&[f32::NAN, f32::NAN]), None);
+        assert_eq!(try_argmax(&[1.0, f32::NAN]), None);
+        assert_eq!(try_argmax(&[]), None);
+        assert_eq!(try_argmax(&[f32::NEG_INFINITY, f32::INFINITY]), Some(1));
         let p = softmax(&[1000.0, 1000.0]);
         assert!((p[0] - 0.5).abs() < 1e-6 && (p[1] - 0.5).abs() < 1e-6);
         let p = softmax(&[0.0, 1.0, 2.0]);

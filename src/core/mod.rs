@@ -4,6 +4,10 @@
 //! the CLI and the web app.
 
 pub mod dataset;
+pub mod knn;
 pub mod metrics;
+pub mod output_check;
+pub mod pca;
 pub mod preprocess;
 pub mod rng;
+pub mod similarity;

@@ -2,12 +2,15 @@
 //! WebGPU in the browser (burn 0.22 picks the backend from the `Device` value at run time).
 
 pub mod backbone;
+pub mod baseline;
 pub mod classifier;
 pub mod error;
 pub mod features;
 pub mod head;
+pub mod layers;
 pub mod model_file;
 pub mod pipeline;
+pub mod probe;
 pub mod session;
 pub mod settings;
 pub mod trainer;
