@@ -8,13 +8,13 @@ pub use error::CliError;
 
 use crate::core::metrics::{ConfusionMatrix, argmax, softmax};
 use crate::core::preprocess::Preprocess;
-use crate::ml::backbone::MobileNetV2;
+use crate::ml::backbone::{Backbone, BackboneKind};
 use crate::ml::classifier::Classifier;
 use crate::ml::features::{EXTRACT_BATCH, cached_shape, extract};
 use crate::ml::model_file::{self, ModelMeta};
 use crate::ml::pipeline::{Phase, Progress, TrainSettings, fit};
 use crate::ml::trainer::read_rows;
-use crate::ml::weights::{self, BACKBONE_ID, RECORD_F32};
+use crate::ml::weights::{self, Precision};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -166,21 +166,26 @@ fn record_path(weights: &Option<PathBuf>) -> PathBuf {
     if let Some(w) = weights {
         return w.clone();
     }
-    let local = Path::new("static/models").join(RECORD_F32);
+    let record = BackboneKind::MobileNetV2.record_file(Precision::F32);
+    let local = Path::new("static/models").join(record);
     if local.exists() {
         return local;
     }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("static/models")
-        .join(RECORD_F32)
+        .join(record)
 }
 
-fn pretrained(run: &RunArgs, device: &Device) -> Result<MobileNetV2, CliError> {
+fn pretrained(run: &RunArgs, device: &Device) -> Result<Backbone, CliError> {
     let path = record_path(&run.weights);
     if !path.is_file() {
         return Err(CliError::MissingWeights { path });
     }
-    Ok(weights::load_record_file(&path, device)?)
+    Ok(weights::load_record_file(
+        BackboneKind::MobileNetV2,
+        &path,
+        device,
+    )?)
 }
 
 fn bar(len: usize, what: &str) -> ProgressBar {
@@ -196,7 +201,7 @@ fn bar(len: usize, what: &str) -> ProgressBar {
 
 /// Preprocesses and runs photos through the backbone up to `cut`: `[N, C, H, W]` activations.
 fn embed(
-    backbone: &MobileNetV2,
+    backbone: &Backbone,
     paths: &[PathBuf],
     cut: usize,
     preprocess: &Preprocess,
@@ -223,7 +228,7 @@ fn embed(
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
-    let [c, h, w] = cached_shape(cut);
+    let [c, h, w] = cached_shape(backbone.kind(), cut);
     Ok(Tensor::from_data(
         TensorData::new(flat, [paths.len(), c, h, w]),
         device,
@@ -291,7 +296,7 @@ fn train(args: TrainArgs) -> Result<(), CliError> {
 
     let backbone = if args.random_backbone {
         println!("backbone: random initialisation (seed {})", args.seed);
-        weights::random_backbone(args.seed, &device)
+        weights::random_backbone(BackboneKind::MobileNetV2, args.seed, &device)
     } else {
         pretrained(&args.run, &device)?
     };
@@ -299,7 +304,7 @@ fn train(args: TrainArgs) -> Result<(), CliError> {
     let activations = embed(
         &backbone,
         &photos.paths,
-        settings.cut_stage(),
+        settings.cut_stage(backbone.kind()),
         &preprocess,
         &device,
     )?;
@@ -350,6 +355,7 @@ fn train(args: TrainArgs) -> Result<(), CliError> {
     pb.finish_and_clear();
 
     let mut meta = ModelMeta::new(
+        backbone.kind(),
         photos.classes.clone(),
         settings.fine_tune_blocks,
         settings.hidden,
@@ -380,7 +386,7 @@ fn train(args: TrainArgs) -> Result<(), CliError> {
 
 /// A model file with the backbone it needs.
 struct LoadedModel {
-    backbone: MobileNetV2,
+    backbone: Backbone,
     classifier: Classifier,
     meta: ModelMeta,
 }
@@ -390,19 +396,10 @@ fn load_model(path: &Path, run: &RunArgs, device: &Device) -> Result<LoadedModel
     let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
     let (classifier, meta) = model_file::from_bytes(&name, &bytes, device)?;
     let backbone = match meta.random_backbone_seed {
-        Some(seed) => weights::random_backbone(seed, device),
-        None if meta.backbone == BACKBONE_ID => pretrained(run, device)?,
-        None => {
-            return Err(crate::ml::MlError::ModelFile {
-                name,
-                reason: format!(
-                    "needs backbone {}, this Whisker has {BACKBONE_ID}",
-                    meta.backbone
-                ),
-            }
-            .into());
-        }
+        Some(seed) => weights::random_backbone(BackboneKind::MobileNetV2, seed, device),
+        None => pretrained(run, device)?,
     };
+    meta.check_backbone(&name, backbone.kind())?;
     Ok(LoadedModel {
         backbone,
         classifier,

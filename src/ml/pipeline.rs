@@ -3,9 +3,8 @@
 //! smaller learning rate, BatchNorm in inference mode. Shared by the CLI and the web app; the
 //! caller extracts (decoding photos is platform-specific) and observes progress.
 
-use super::backbone::MobileNetV2;
-use super::backbone::mobilenet::FEATURE_DIM;
-use super::classifier::{Classifier, MAX_FINE_TUNE_BLOCKS, cut_stage};
+use super::backbone::{Backbone, BackboneKind, FEATURE_DIM};
+use super::classifier::{Classifier, MAX_FINE_TUNE_BLOCKS};
 use super::error::MlError;
 use super::head::HeadConfig;
 use super::trainer::{EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
@@ -95,9 +94,9 @@ impl TrainSettings {
         stratified_split(labels, self.val_share, self.seed)
     }
 
-    /// The backbone stage whose activations must be extracted and cached.
-    pub fn cut_stage(&self) -> usize {
-        cut_stage(self.fine_tune_blocks)
+    /// The stage of `backbone` whose activations must be extracted and cached.
+    pub fn cut_stage(&self, backbone: BackboneKind) -> usize {
+        backbone.cut_stage(self.fine_tune_blocks)
     }
 }
 
@@ -144,14 +143,14 @@ pub struct TrainOutcome {
     pub stopped: bool,
 }
 
-/// Trains a classifier on `activations` `[N, C, H, W]` of stage [`TrainSettings::cut_stage`]
-/// (see [`crate::ml::features`]) for photos with `labels`, fitting on `split.train` and
-/// validating on `split.val` (usually [`TrainSettings::split`]).
+/// Trains a classifier on `activations` `[N, C, H, W]` of stage [`TrainSettings::cut_stage`] of
+/// `backbone` (see [`crate::ml::features`]) for photos with `labels`, fitting on `split.train`
+/// and validating on `split.val` (usually [`TrainSettings::split`]).
 ///
 /// `observer` sees every step; returning `false` stops training, keeping the best epoch so far.
 /// It is async so a browser caller can yield to the event loop there.
 pub async fn fit(
-    backbone: &MobileNetV2,
+    backbone: &Backbone,
     activations: Tensor<4>,
     labels: &[usize],
     classes: usize,
@@ -160,6 +159,14 @@ pub async fn fit(
     observer: &mut impl AsyncFnMut(Progress) -> bool,
 ) -> Result<TrainOutcome, MlError> {
     settings.validate()?;
+    let most = backbone.kind().max_fine_tune_blocks();
+    if settings.fine_tune_blocks > most {
+        return Err(MlError::BadSetting(format!(
+            "at most {most} blocks of {} can be fine-tuned, not {}",
+            backbone.kind(),
+            settings.fine_tune_blocks
+        )));
+    }
     let n = labels.len();
     let device = activations.device();
     let fine_tune = settings.fine_tune_blocks;
@@ -252,7 +259,7 @@ pub async fn fit(
 
 /// What both training runs (held-out and refit) share.
 struct PhaseData<'a> {
-    backbone: &'a MobileNetV2,
+    backbone: &'a Backbone,
     /// `[N, 1280, 1, 1]` pooled features for the head phase.
     pooled: Tensor<4>,
     /// `[N, C, H, W]` cut-stage activations for fine-tuning.
@@ -282,11 +289,7 @@ async fn train_phases(
     let head = HeadConfig::new(FEATURE_DIM, data.classes)
         .with_hidden(settings.hidden)
         .init(&mut Rng::new(settings.seed), &device);
-    let start = Classifier {
-        blocks: Vec::new(),
-        last: None,
-        head,
-    };
+    let start = Classifier::head_only(data.backbone.kind(), head);
     let trainer = Trainer::new(
         start,
         data.pooled.clone(),

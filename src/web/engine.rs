@@ -8,12 +8,12 @@ use super::photos::{self, PhotoId};
 use crate::core::dataset::{DatasetError, validate_classes};
 use crate::core::metrics::{ConfusionMatrix, softmax};
 use crate::ml::MlError;
-use crate::ml::backbone::MobileNetV2;
+use crate::ml::backbone::{Backbone, BackboneKind};
 use crate::ml::classifier::Classifier;
 use crate::ml::features::{FeatureCache, cached_shape, extract};
 use crate::ml::pipeline::{Progress, TrainOutcome, TrainSettings, fit};
 use crate::ml::trainer::read_rows;
-use crate::ml::weights::{Precision, RECORD_F16, load_record};
+use crate::ml::weights::{Precision, load_record};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,10 @@ use thiserror::Error;
 
 /// Where the f16 backbone record is served, relative to the page.
 pub fn weights_url() -> String {
-    format!("models/{RECORD_F16}")
+    format!(
+        "models/{}",
+        BackboneKind::MobileNetV2.record_file(Precision::F16)
+    )
 }
 
 /// Which backend runs the network.
@@ -211,7 +214,7 @@ pub struct TrainedModel {
 /// The loaded network and everything computed with it.
 pub struct Engine {
     device: Device,
-    backbone: MobileNetV2,
+    backbone: Backbone,
     batch: usize,
     cache: RefCell<FeatureCache>,
     model: RefCell<Option<Rc<TrainedModel>>>,
@@ -301,8 +304,14 @@ impl Engine {
         let bytes = weights.await;
         on_step(LoadStep::Building);
         yield_now().await;
-        let backbone =
-            load_record(RECORD_F16, bytes, Precision::F16, &device).map_err(LoadError::Weights)?;
+        let backbone = load_record(
+            BackboneKind::MobileNetV2,
+            BackboneKind::MobileNetV2.record_file(Precision::F16),
+            bytes,
+            Precision::F16,
+            &device,
+        )
+        .map_err(LoadError::Weights)?;
         // Batch 1 on the CPU and on software adapters keeps each task short (the engine may run on
         // the page's thread where no worker starts), Stop prompt and the progress fine-grained; a
         // real GPU wants bigger batches.
@@ -315,6 +324,7 @@ impl Engine {
             backbone,
             batch,
             cache: RefCell::new(FeatureCache::new(
+                BackboneKind::MobileNetV2,
                 crate::ml::backbone::mobilenet::LAST_STAGE,
             )),
             model: RefCell::new(None),
@@ -447,9 +457,10 @@ impl Engine {
                 labels.push(label);
             }
         }
-        let stage = settings.cut_stage();
-        if self.cache.borrow().stage() != stage {
-            *self.cache.borrow_mut() = FeatureCache::new(stage);
+        let kind = self.backbone.kind();
+        let stage = settings.cut_stage(kind);
+        if !self.cache.borrow().holds(kind, stage) {
+            *self.cache.borrow_mut() = FeatureCache::new(kind, stage);
         }
         let keys: Vec<String> = ids.iter().map(PhotoId::to_string).collect();
         let missing: Vec<usize> = (0..ids.len())
@@ -549,7 +560,7 @@ impl Engine {
         };
         let stage = model.classifier.input_stage();
         let features = self.extract_inputs(&[input], stage).await?;
-        let [c, h, w] = cached_shape(stage);
+        let [c, h, w] = cached_shape(self.backbone.kind(), stage);
         let flat = features.into_iter().next().unwrap_or_default();
         let x = Tensor::<4>::from_data(TensorData::new(flat, [1, c, h, w]), &self.device);
         let rows = read_rows(model.classifier.forward(x)).await?;
