@@ -205,12 +205,11 @@ mod tests {
             .with_num_classes(5)
             .init(&device);
         assert_eq!(net.blocks.len(), 16);
-        let channels = stage_channels();
         let mut x = Tensor::<4>::zeros([1, 3, 224, 224], &device);
-        for stage in 0..STAGES {
+        for (stage, channels) in stage_channels().into_iter().enumerate() {
             x = net.forward_stages(x, stage, stage);
             let r = stage_resolution(stage);
-            assert_eq!(x.dims(), [1, channels[stage], r, r], "stage {stage}");
+            assert_eq!(x.dims(), [1, channels, r, r], "stage {stage}");
         }
         let x = Tensor::<4>::zeros([2, 3, 224, 224], &device);
         assert_eq!(net.forward(x).dims(), [2, 5]);

@@ -6,13 +6,15 @@ use crate::core::preprocess::Preprocess;
 use crate::ml::weights::Precision;
 use serde::{Deserialize, Serialize};
 
-/// A pretrained backbone Whisker can train on.
+/// A pretrained backbone Whisker can train on. Serialised as its [`BackboneKind::id`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum BackboneKind {
     /// torchvision's MobileNetV2 (ImageNet, 71.9% top-1): the faster one.
     #[default]
+    #[serde(rename = "mobilenet-v2")]
     MobileNetV2,
     /// EfficientNet-Lite0 (ImageNet, 75.1% top-1): the more accurate one, ~1.3x the compute.
+    #[serde(rename = "efficientnet-lite0")]
     EfficientNetLite0,
 }
 
@@ -200,6 +202,12 @@ mod tests {
             assert_eq!(BackboneKind::from_model_id(k.model_id()), Some(k));
         }
         assert!("resnet".parse::<BackboneKind>().is_err());
+        for k in BackboneKind::ALL {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.id())
+            );
+        }
         assert_eq!(BackboneKind::default(), BackboneKind::MobileNetV2);
     }
 
