@@ -4,6 +4,9 @@
 //! Usage: `bench_extract <PHOTO_DIR> <COUNT> <BATCH> <INPUTS_OUT.safetensors> [BACKBONE...]`
 //! (backbones by id, default all). The preprocessed inputs of each backbone are written to
 //! `INPUTS_OUT` as `inputs.<id>`, `[COUNT, 3, 224, 224]` f32, so PyTorch sees the same values.
+//!
+//! Besides wall-clock time it prints the process's CPU time per image (Linux): on a machine
+//! shared with other builds, wall-clock time mostly measures the others, CPU time much less so.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -82,15 +85,32 @@ fn main() {
             };
             // One warm-up pass (kernel compilation, allocator), then the timed pass.
             run();
-            let t = Instant::now();
+            let (t, cpu) = (Instant::now(), cpu_seconds());
             run();
             let secs = t.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - cpu;
             println!(
-                "{:<18} {name:<22} batch {batch:>3}: {:>7.2} img/s ({:.1} ms/img, {n} photos in {secs:.2} s)",
+                "{:<18} {name:<22} batch {batch:>3}: {:>7.2} img/s ({:.1} ms/img, {:.1} CPU-ms/img, {n} photos in {secs:.2} s)",
                 kind.id(),
                 n as f64 / secs,
                 secs * 1000.0 / n as f64,
+                cpu * 1000.0 / n as f64,
             );
         }
     }
+}
+
+/// User + system CPU time of this process so far, in seconds (`/proc/self/stat`, Linux; NaN
+/// elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap_or(f64::NAN)
+        + fields[12].parse::<f64>().unwrap_or(f64::NAN);
+    // USER_HZ is 100 on every Linux this runs on.
+    ticks / 100.0
 }

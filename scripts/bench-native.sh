@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints feature-extraction images/second of each backbone (MobileNetV2, EfficientNet-Lite0) for
 # each native burn backend and for PyTorch (CPU), on the same preprocessed photos and batch size,
-# in one run, and the ratios.
+# in one run, and the ratios (of wall-clock time; CPU time per image is printed too: on a machine
+# shared with other builds it is the steadier of the two).
 # Usage: scripts/bench-native.sh [COUNT=64] [BATCH=16]   (add --features wgpu via CARGO_FEATURES)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,9 +41,11 @@ for id, f in features.items():
             for i in range(0, len(x), batch):
                 torch.nn.functional.adaptive_avg_pool2d(f(x[i:i + batch]), 1)
     run()
-    t = time.perf_counter(); run(); s = time.perf_counter() - t
+    t, cpu = time.perf_counter(), time.process_time()
+    run()
+    s, cpu = time.perf_counter() - t, time.process_time() - cpu
     name = f"pytorch {torch.__version__.split('+')[0]} (CPU)"
-    print(f"{id:<18} {name:<22} batch {batch:>3}: {len(x) / s:>7.2f} img/s ({s * 1000 / len(x):.1f} ms/img, {len(x)} photos in {s:.2f} s, {torch.get_num_threads()} threads)")
+    print(f"{id:<18} {name:<22} batch {batch:>3}: {len(x) / s:>7.2f} img/s ({s * 1000 / len(x):.1f} ms/img, {cpu * 1000 / len(x):.1f} CPU-ms/img, {len(x)} photos in {s:.2f} s, {torch.get_num_threads()} threads)")
 PY
 )
 echo "$torch_out"
