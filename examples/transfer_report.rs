@@ -15,14 +15,13 @@ use whisker::core::knn::{classify, leave_one_out};
 use whisker::core::output_check::{chance_accuracy, check_outputs};
 use whisker::core::preprocess::Preprocess;
 use whisker::core::similarity::SimilarityIndex;
-use whisker::ml::backbone::MobileNetV2;
-use whisker::ml::backbone::mobilenet::stage_channels;
+use whisker::ml::backbone::{Backbone, BackboneKind};
 use whisker::ml::baseline::calibrated_random_backbone;
 use whisker::ml::layers::extract_pooled;
 use whisker::ml::probe::{fit_head, stack_pooled};
 use whisker::ml::settings::TrainSettings;
 use whisker::ml::trainer::evaluate;
-use whisker::ml::weights::{RECORD_F32, load_record_file, random_backbone};
+use whisker::ml::weights::{Precision, load_record_file, random_backbone};
 
 use burn::prelude::*;
 
@@ -48,6 +47,9 @@ struct Row {
     mean_similarity: Vec<f32>,
 }
 
+/// The backbone measured (the layer study was made on MobileNetV2).
+const KIND: BackboneKind = BackboneKind::MobileNetV2;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = Path::new(args.get(1).map_or("../shared/data/pets", String::as_str)).to_path_buf();
@@ -59,7 +61,7 @@ fn main() {
         .collect();
     let per_class: usize = args.get(3).map_or(20, |s| s.parse().expect("a number"));
     let device = Device::flex();
-    let pre = Preprocess::default();
+    let pre = KIND.preprocess();
 
     let all = read(&data, &CLASSES, per_class, &pre);
     println!(
@@ -69,8 +71,9 @@ fn main() {
     );
     let record = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("static/models")
-        .join(RECORD_F32);
-    let pretrained = load_record_file(&record, &device).expect("run scripts/setup-weights.sh");
+        .join(KIND.record_file(Precision::F32));
+    let pretrained =
+        load_record_file(KIND, &record, &device).expect("run scripts/setup-weights.sh");
 
     let tasks: [(&str, usize); 2] = [("cat/dog", 2), ("cat/dog/other", 3)];
     let mut rows: BTreeMap<(usize, usize, usize), Row> = BTreeMap::new();
@@ -79,7 +82,7 @@ fn main() {
     let all_refs: Vec<&[f32]> = all.inputs.iter().map(Vec::as_slice).collect();
     let pooled_pretrained = pooled(&pretrained, &all_refs, &device);
     for &seed in &seeds {
-        let old = pooled(&random_backbone(seed, &device), &all_refs, &device);
+        let old = pooled(&random_backbone(KIND, seed, &device), &all_refs, &device);
         for (t, &(_, classes)) in tasks.iter().enumerate() {
             let keep = task_photos(&all, classes);
             for (b, features) in [(0, &pooled_pretrained), (1, &old)] {
@@ -116,6 +119,7 @@ fn main() {
             let n_train = keep.iter().filter(|&&i| i < all.train).count();
             let started = std::time::Instant::now();
             let net = block(calibrated_random_backbone(
+                KIND,
                 seed,
                 &task_inputs[..n_train],
                 BATCH,
@@ -181,7 +185,11 @@ fn main() {
                 let Some(r) = rows.get(&(t, b, cut)) else {
                     continue;
                 };
-                let dims = if b == 3 { 147 } else { stage_channels()[cut] };
+                let dims = if b == 3 {
+                    147
+                } else {
+                    KIND.stage_channels(cut)
+                };
                 let vals: Vec<String> = r.val.iter().map(|v| format!("{v:.4}")).collect();
                 let faults = if r.faults.is_empty() {
                     "finite, varied".to_string()
@@ -265,7 +273,7 @@ fn select(rows: &[Vec<f32>], keep: &[usize]) -> Vec<Vec<f32>> {
 }
 
 /// Pooled features of every cut in [`CUTS`]: `[cut][photo][channel]`.
-fn pooled(net: &MobileNetV2, inputs: &[&[f32]], device: &Device) -> Vec<Vec<Vec<f32>>> {
+fn pooled(net: &Backbone, inputs: &[&[f32]], device: &Device) -> Vec<Vec<Vec<f32>>> {
     block(extract_pooled(
         net,
         inputs,

@@ -1,4 +1,5 @@
-//! Whisker: train your own image classifier on top of a pretrained MobileNetV2.
+//! Whisker: train your own image classifier on top of a pretrained backbone (MobileNetV2 or
+//! EfficientNet-Lite0).
 //!
 //! Layers, from the bottom:
 //! - [`core`]: pure maths and data handling (preprocessing, splits, metrics); no burn, no browser.

@@ -31,3 +31,12 @@ pub fn record(name: &str) -> PathBuf {
     );
     p
 }
+
+/// The pretrained `kind` backbone from its record in `static/models/`.
+pub fn backbone(
+    kind: whisker::ml::backbone::BackboneKind,
+    precision: whisker::ml::weights::Precision,
+) -> whisker::ml::backbone::Backbone {
+    let path = record(kind.record_file(precision));
+    whisker::ml::weights::load_record_file(kind, &path, &burn::tensor::Device::flex()).unwrap()
+}

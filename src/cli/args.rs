@@ -1,11 +1,12 @@
 //! The command line's arguments (clap). Training defaults are not repeated here: a flag left out
 //! takes [`crate::ml::settings::TrainChoices`]'s default, the same as the web page's.
 
+use crate::ml::backbone::BackboneKind;
 use crate::ml::settings::TrainChoices;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Train and use image classifiers on a pretrained MobileNetV2.
+/// Train and use image classifiers on a pretrained backbone (MobileNetV2 or EfficientNet-Lite0).
 #[derive(Debug, Parser)]
 #[command(name = "whisker", version, about)]
 pub struct Cli {
@@ -30,7 +31,7 @@ pub struct RunArgs {
     /// Where the network runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     pub backend: BackendArg,
-    /// Backbone record (default: static/models/mobilenet_v2.f32.bpk).
+    /// Backbone record (default: the backbone's f32 record in static/models/).
     #[arg(long)]
     pub weights: Option<PathBuf>,
 }
@@ -43,6 +44,9 @@ pub struct TrainArgs {
     /// Where to write the model (safetensors).
     #[arg(long)]
     pub out: PathBuf,
+    /// The pretrained backbone: mobilenet-v2 (faster) or efficientnet-lite0 (more accurate).
+    #[arg(long, default_value = BackboneKind::default().id())]
+    pub backbone: BackboneKind,
     /// Validation photos (same class folders); default: a seeded share of DATA_DIR.
     #[arg(long)]
     pub val: Option<PathBuf>,

@@ -3,11 +3,11 @@
 
 use super::args::{BackendArg, RunArgs};
 use super::error::CliError;
-use crate::ml::MlError;
+use crate::ml::backbone::BackboneKind;
 use crate::ml::features::EXTRACT_BATCH;
 use crate::ml::model_file::{self, ModelMeta};
 use crate::ml::session::{BackboneSource, Session};
-use crate::ml::weights::{self, BACKBONE_ID, RECORD_F32};
+use crate::ml::weights::{self, Precision};
 use burn::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -25,36 +25,41 @@ pub fn device(backend: BackendArg) -> Result<Device, CliError> {
     }
 }
 
-/// The backbone record: `--weights`, else `static/models/` of the working directory, else of
-/// this checkout.
-fn record_path(weights: &Option<PathBuf>) -> PathBuf {
+/// The `kind` backbone's record: `--weights`, else `static/models/` of the working directory,
+/// else of this checkout.
+fn record_path(kind: BackboneKind, weights: &Option<PathBuf>) -> PathBuf {
     if let Some(w) = weights {
         return w.clone();
     }
-    let local = Path::new("static/models").join(RECORD_F32);
+    let name = kind.record_file(Precision::F32);
+    let local = Path::new("static/models").join(name);
     if local.exists() {
         return local;
     }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("static/models")
-        .join(RECORD_F32)
+        .join(name)
 }
 
-/// A session over the pretrained backbone, or over a random one seeded `random_seed`.
-pub fn session(run: &RunArgs, random_seed: Option<u64>) -> Result<Session, CliError> {
+/// A session over the pretrained `kind` backbone, or over a random one seeded `random_seed`.
+pub fn session(
+    run: &RunArgs,
+    kind: BackboneKind,
+    random_seed: Option<u64>,
+) -> Result<Session, CliError> {
     let device = device(run.backend)?;
     let (backbone, source) = match random_seed {
         Some(seed) => (
-            weights::random_backbone(seed, &device),
+            weights::random_backbone(kind, seed, &device),
             BackboneSource::Random { seed },
         ),
         None => {
-            let path = record_path(&run.weights);
+            let path = record_path(kind, &run.weights);
             if !path.is_file() {
                 return Err(CliError::MissingWeights { path });
             }
             (
-                weights::load_record_file(&path, &device)?,
+                weights::load_record_file(kind, &path, &device)?,
                 BackboneSource::Pretrained,
             )
         }
@@ -67,17 +72,9 @@ pub fn open_model(path: &Path, run: &RunArgs) -> Result<(Session, ModelMeta), Cl
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
     let meta = model_file::read_meta(&name, &bytes)?;
-    if meta.random_backbone_seed.is_none() && meta.backbone != BACKBONE_ID {
-        return Err(MlError::model_file(
-            &name,
-            format!(
-                "needs backbone {}, this Whisker has {BACKBONE_ID}",
-                meta.backbone
-            ),
-        )
-        .into());
-    }
-    let session = session(run, meta.random_backbone_seed)?;
+    // read_meta refuses a backbone this build does not have.
+    let kind = meta.backbone_kind().unwrap_or_default();
+    let session = session(run, kind, meta.random_backbone_seed)?;
     let meta = session.import_model(&name, &bytes)?;
     Ok((session, meta))
 }

@@ -7,7 +7,6 @@ use super::images::load_input;
 use super::output::{bar, show_progress};
 use super::runtime::session;
 use crate::core::dataset::{PhotoId, Split};
-use crate::core::preprocess::Preprocess;
 use crate::ml::pipeline::Progress;
 use crate::ml::session::LabelledPhoto;
 
@@ -32,7 +31,8 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     if let Some(seed) = random_seed {
         println!("backbone: random initialisation (seed {seed})");
     }
-    let session = session(&args.run, random_seed)?;
+    let session = session(&args.run, args.backbone, random_seed)?;
+    println!("backbone: {}", args.backbone.name());
 
     let labelled: Vec<LabelledPhoto> = photos
         .labels
@@ -43,7 +43,8 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
             label,
         })
         .collect();
-    let preprocess = Preprocess::default();
+    // Each backbone expects its own input scaling (EfficientNet-Lite: TF-Lite's, not ImageNet's).
+    let preprocess = args.backbone.preprocess();
     let pb = bar(photos.paths.len(), "extracting");
     let report = crate::block_on(session.train(
         &photos.classes,

@@ -1,11 +1,17 @@
-//! Image preprocessing as pure maths over `u8` pixel buffers.
+//! Image preprocessing as pure maths over `u8` pixel buffers: each backbone's evaluation
+//! transform, reproduced exactly.
 //!
-//! Reproduces torchvision's ImageNet evaluation transform for MobileNetV2
-//! (`Resize(256)`, `CenterCrop(224)`, `ToTensor()`, `Normalize(mean, std)`) on PIL images:
-//! the resize is PIL's antialiased bilinear resampling (`Image.resize(..., BILINEAR)`, see
-//! Pillow's `libImaging/Resample.c`), a separable triangle filter whose support widens with the
-//! downscale factor. Both passes round to `u8` as PIL does, so results agree with PyTorch to
-//! about one grey level. Only the pixels inside the centre crop are computed.
+//! - MobileNetV2 ([`Resampling::TorchvisionBilinear`]): torchvision's ImageNet transform
+//!   (`Resize(256)`, `CenterCrop(224)`, `ToTensor()`, `Normalize(mean, std)`) on PIL images. The
+//!   resize is PIL's antialiased bilinear resampling (`Image.resize(..., BILINEAR)`, see Pillow's
+//!   `libImaging/Resample.c`), a separable triangle filter whose support widens with the
+//!   downscale factor. Both passes round to `u8` as PIL does, so results agree with PyTorch to
+//!   about one grey level. Only the pixels inside the centre crop are computed.
+//! - EfficientNet-Lite ([`Resampling::TfCropBicubic`]): TensorFlow's EfficientNet evaluation
+//!   (`preprocessing.py` of the reference, `_decode_and_center_crop`): the centre square of
+//!   224/256 of the shorter side, resized to 224x224 by `tf.compat.v1.image.resize_bicubic`
+//!   (cubic convolution with `a = -0.75`, no antialiasing, the legacy pixel grid without
+//!   half-pixel centres), kept as floats; then `(x - 127) / 128`.
 
 use thiserror::Error;
 
@@ -13,6 +19,11 @@ use thiserror::Error;
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 /// Channel standard deviations of ImageNet in `[0, 1]` units.
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+/// EfficientNet-Lite's input scaling `(x - 127) / 128` on 0–255 values, as a mean in `[0, 1]`
+/// units (TensorFlow's `MEAN_RGB` of the Lite builder, divided by 255).
+pub const TF_LITE_MEAN: [f32; 3] = [127.0 / 255.0; 3];
+/// EfficientNet-Lite's `STDDEV_RGB` (128) in `[0, 1]` units.
+pub const TF_LITE_STD: [f32; 3] = [128.0 / 255.0; 3];
 
 /// Errors of preprocessing: the buffer does not describe an image.
 #[derive(Debug, Clone, Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -82,10 +93,23 @@ impl<'a> ImageView<'a> {
     }
 }
 
+/// How a photo is cropped and resized to the network's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Resampling {
+    /// torchvision: the shorter side resized to `resize` with PIL's antialiased bilinear filter
+    /// (rounded to `u8`), then the centre `crop x crop` square.
+    #[default]
+    TorchvisionBilinear,
+    /// TensorFlow's EfficientNet: the centre square of `crop / resize` of the shorter side, then
+    /// legacy bicubic resampling to `crop x crop`, unrounded.
+    TfCropBicubic,
+}
+
 /// The evaluation transform's parameters.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Preprocess {
-    /// The shorter side is resized to this many pixels (torchvision: 256).
+    /// The shorter side is resized to this many pixels (torchvision: 256). With
+    /// [`Resampling::TfCropBicubic`], `crop / resize` is the share of the shorter side kept.
     pub resize: usize,
     /// Side of the square centre crop, the network's input size (224).
     pub crop: usize,
@@ -93,20 +117,43 @@ pub struct Preprocess {
     pub mean: [f32; 3],
     /// Per-channel standard deviation, `[0, 1]` units.
     pub std: [f32; 3],
+    /// How the crop is resampled (absent in model files written before there was a choice,
+    /// which all used torchvision's).
+    #[serde(default)]
+    pub resampling: Resampling,
 }
 
 impl Default for Preprocess {
+    /// torchvision's ImageNet transform, MobileNetV2's.
     fn default() -> Self {
+        Self::torchvision()
+    }
+}
+
+impl Preprocess {
+    /// torchvision's ImageNet evaluation transform (MobileNetV2).
+    pub fn torchvision() -> Self {
         Self {
             resize: 256,
             crop: 224,
             mean: IMAGENET_MEAN,
             std: IMAGENET_STD,
+            resampling: Resampling::TorchvisionBilinear,
         }
     }
-}
 
-impl Preprocess {
+    /// TensorFlow's EfficientNet-Lite evaluation transform: centre crop 224/256 of the shorter
+    /// side, bicubic to 224x224, `(x - 127) / 128`.
+    pub fn efficientnet_lite() -> Self {
+        Self {
+            resize: 256,
+            crop: 224,
+            mean: TF_LITE_MEAN,
+            std: TF_LITE_STD,
+            resampling: Resampling::TfCropBicubic,
+        }
+    }
+
     /// Number of `f32` values one preprocessed image holds: `3 * crop * crop`.
     pub fn len(&self) -> usize {
         3 * self.crop * self.crop
@@ -134,11 +181,73 @@ impl Preprocess {
         }
     }
 
-    /// Resize, centre-crop and normalise one image.
+    /// Crop, resize and normalise one image.
     ///
     /// Returns the network input as a planar `[3, crop, crop]` buffer (CHW, channel order RGB),
     /// in normalised units `(x / 255 - mean) / std`.
     pub fn apply(&self, image: &ImageView<'_>) -> Vec<f32> {
+        match self.resampling {
+            Resampling::TorchvisionBilinear => self.apply_torchvision(image),
+            Resampling::TfCropBicubic => self.apply_tf_bicubic(image),
+        }
+    }
+
+    /// `x` in 0–255 units (not necessarily whole) to the network's units, channel `c`.
+    fn normalise(&self, x: f32, c: usize) -> f32 {
+        (x / 255.0 - self.mean[c]) / self.std[c]
+    }
+
+    /// Side and top-left corner `(side, left, top)` of TensorFlow's centre square: `crop /
+    /// resize` of the shorter side (float32 product, truncated), odd margins rounding up.
+    pub fn tf_crop_window(&self, width: usize, height: usize) -> (usize, usize, usize) {
+        let fraction = (self.crop as f64 / self.resize as f64) as f32;
+        let side = ((fraction * width.min(height) as f32) as usize).max(1);
+        (
+            side,
+            (width - side).div_ceil(2),
+            (height - side).div_ceil(2),
+        )
+    }
+
+    fn apply_tf_bicubic(&self, image: &ImageView<'_>) -> Vec<f32> {
+        let (side, left, top) = self.tf_crop_window(image.width, image.height);
+        let crop = self.crop;
+        let taps = LegacyBicubic::new(side, crop);
+        let stride = image.width * image.channels;
+        // TensorFlow interpolates along y first, then along x; keep its order (and so its
+        // float rounding). Vertical pass over the crop's columns: [crop rows, side cols, 3].
+        let mut vertical = vec![0f32; crop * side * 3];
+        for y in 0..crop {
+            let (rows, weights) = taps.at(y);
+            for x in 0..side {
+                let p = (left + x) * image.channels;
+                for c in 0..3 {
+                    let mut acc = 0f32;
+                    for (r, w) in rows.iter().zip(weights) {
+                        acc += w * image.pixels[(top + r) * stride + p + c] as f32;
+                    }
+                    vertical[(y * side + x) * 3 + c] = acc;
+                }
+            }
+        }
+        let plane = crop * crop;
+        let mut out = vec![0f32; 3 * plane];
+        for x in 0..crop {
+            let (cols, weights) = taps.at(x);
+            for y in 0..crop {
+                for c in 0..3 {
+                    let mut acc = 0f32;
+                    for (col, w) in cols.iter().zip(weights) {
+                        acc += w * vertical[(y * side + col) * 3 + c];
+                    }
+                    out[c * plane + y * crop + x] = self.normalise(acc, c);
+                }
+            }
+        }
+        out
+    }
+
+    fn apply_torchvision(&self, image: &ImageView<'_>) -> Vec<f32> {
         let (new_w, new_h) = self.resized_size(image.width, image.height);
         let crop = self.crop.min(new_w).min(new_h);
         let left = round_half_even((new_w - crop) as f64 / 2.0);
@@ -182,8 +291,7 @@ impl Preprocess {
                     }
                 }
                 for c in 0..3 {
-                    let v = to_u8(acc[c]) / 255.0;
-                    out[c * plane + y * crop + x] = (v - self.mean[c]) / self.std[c];
+                    out[c * plane + y * crop + x] = self.normalise(to_u8(acc[c]), c);
                 }
             }
         }
@@ -257,6 +365,57 @@ impl Taps {
 
     fn weights(&self, i: usize) -> &[f32] {
         &self.coeffs[i * self.max_len..i * self.max_len + self.len[i]]
+    }
+}
+
+/// TensorFlow 1's `resize_bicubic` taps along one axis of a `src -> dst` resize, without
+/// half-pixel centres (`tensorflow/core/kernels/image/resize_bicubic_op.cc`, the legacy path):
+/// output `i` reads source `floor(i * src / dst) - 1 ..= + 2`, clamped to the edge, weighted by
+/// the cubic convolution kernel with `a = -0.75` looked up in a 1024-step table (so the fraction
+/// is rounded to 1/1024, as TensorFlow does).
+struct LegacyBicubic {
+    indices: Vec<[usize; 4]>,
+    weights: Vec<[f32; 4]>,
+}
+
+impl LegacyBicubic {
+    const TABLE_SIZE: usize = 1024;
+    const A: f64 = -0.75;
+
+    fn new(src: usize, dst: usize) -> Self {
+        // Kernel weights for distances `t` and `t + 1`, `t = i / 1024`, stored as f32 like
+        // TensorFlow's table.
+        let near = |i: usize| {
+            let (a, x) = (Self::A, i as f64 / Self::TABLE_SIZE as f64);
+            (((a + 2.0) * x - (a + 3.0)) * x * x + 1.0) as f32
+        };
+        let far = |i: usize| {
+            let (a, x) = (Self::A, i as f64 / Self::TABLE_SIZE as f64 + 1.0);
+            (((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a) as f32
+        };
+        let scale = src as f32 / dst as f32;
+        let last = src as i64 - 1;
+        let mut taps = Self {
+            indices: Vec::with_capacity(dst),
+            weights: Vec::with_capacity(dst),
+        };
+        for i in 0..dst {
+            let at = i as f32 * scale;
+            let floor = at.floor();
+            // `lrintf`: the fraction to the nearest table step, halves to even.
+            let step = ((at - floor) * Self::TABLE_SIZE as f32).round_ties_even() as usize;
+            let floor = floor as i64;
+            let bound = |k: i64| (floor + k).clamp(0, last) as usize;
+            taps.indices.push([bound(-1), bound(0), bound(1), bound(2)]);
+            let back = Self::TABLE_SIZE - step;
+            taps.weights
+                .push([far(step), near(step), near(back), far(back)]);
+        }
+        taps
+    }
+
+    fn at(&self, i: usize) -> (&[usize; 4], &[f32; 4]) {
+        (&self.indices[i], &self.weights[i])
     }
 }
 
@@ -342,10 +501,82 @@ mod tests {
     }
 
     #[test]
+    fn tf_crop_window_matches_tensorflow() {
+        let p = Preprocess::efficientnet_lite();
+        // 0.875 * 375 = 328.125 -> 328; margins (500 - 328 + 1) // 2 and (375 - 328 + 1) // 2.
+        assert_eq!(p.tf_crop_window(500, 375), (328, 86, 24));
+        assert_eq!(p.tf_crop_window(375, 500), (328, 24, 86));
+        assert_eq!(p.tf_crop_window(256, 256), (224, 16, 16));
+        assert_eq!(p.tf_crop_window(1, 1), (1, 0, 0));
+    }
+
+    #[test]
+    fn legacy_bicubic_weights_sum_to_one_and_interpolate_exactly_on_the_grid() {
+        let taps = LegacyBicubic::new(328, 224);
+        for i in 0..224 {
+            let (_, w) = taps.at(i);
+            assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{i}: {w:?}");
+        }
+        // Output 0 sits on source 0 (legacy grid, no half-pixel shift): the edge pixel, clamped.
+        assert_eq!(taps.at(0), (&[0, 0, 1, 2], &[0.0, 1.0, 0.0, 0.0]));
+        // Same size: every output is its source pixel.
+        let same = LegacyBicubic::new(10, 10);
+        for i in 0..10 {
+            let (idx, w) = same.at(i);
+            assert_eq!(idx[1], i);
+            assert_eq!(w, &[0.0, 1.0, 0.0, 0.0]);
+        }
+    }
+
+    /// When the crop is already 224 pixels (a 256x256 photo), the TensorFlow transform is the
+    /// crop itself, scaled by `(x - 127) / 128`.
+    #[test]
+    fn tf_transform_of_a_256_square_is_its_centre() {
+        let (w, h) = (256, 256);
+        let px: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let out = Preprocess::efficientnet_lite().apply(&ImageView::new(w, h, 3, &px).unwrap());
+        let plane = 224 * 224;
+        for (y, x, c) in [(0, 0, 0), (5, 100, 1), (223, 223, 2), (120, 7, 0)] {
+            let v = px[((y + 16) * w + x + 16) * 3 + c] as f32;
+            let got = out[c * plane + y * 224 + x];
+            assert!(
+                (got - (v - 127.0) / 128.0).abs() < 1e-5,
+                "({y}, {x}, {c}): {got}"
+            );
+        }
+    }
+
+    #[test]
+    fn tf_transform_keeps_a_solid_colour() {
+        let px = solid(500, 375, [255, 0, 128]);
+        let out = Preprocess::efficientnet_lite().apply(&ImageView::new(500, 375, 3, &px).unwrap());
+        let plane = 224 * 224;
+        assert_eq!(out.len(), 3 * plane);
+        for (i, v) in [
+            (0, 255.0),
+            (plane + 77, 0.0),
+            (2 * plane + plane - 1, 128.0),
+        ] {
+            assert!((out[i] - (v - 127.0) / 128.0).abs() < 1e-4, "{}", out[i]);
+        }
+    }
+
+    /// Model files written before the choice existed have no `resampling` key: torchvision's.
+    #[test]
+    fn old_metadata_reads_as_torchvision() {
+        let old =
+            r#"{"resize":256,"crop":224,"mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225]}"#;
+        let p: Preprocess = serde_json::from_str(old).unwrap();
+        assert_eq!(p, Preprocess::torchvision());
+    }
+
+    #[test]
     fn tiny_image_is_upscaled() {
         let px = solid(1, 1, [200, 100, 50]);
-        let out = Preprocess::default().apply(&ImageView::new(1, 1, 3, &px).unwrap());
-        assert_eq!(out.len(), 3 * 224 * 224);
-        assert!(out.iter().all(|v| v.is_finite()));
+        for p in [Preprocess::torchvision(), Preprocess::efficientnet_lite()] {
+            let out = p.apply(&ImageView::new(1, 1, 3, &px).unwrap());
+            assert_eq!(out.len(), 3 * 224 * 224);
+            assert!(out.iter().all(|v| v.is_finite()));
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The "without transfer" baseline: MobileNetV2 with random convolutions whose batch
+//! The "without transfer" baseline: the backbone with random convolutions whose batch
 //! normalisation uses statistics of the user's own photos.
 //!
 //! [`super::weights::random_backbone`] alone leaves every BatchNorm at its initial running
@@ -32,7 +32,7 @@
 
 use super::backbone::conv_norm::ConvNorm;
 use super::backbone::inverted_residual::InvertedResidual;
-use super::backbone::mobilenet::MobileNetV2;
+use super::backbone::{Backbone, BackboneKind};
 use super::error::MlError;
 use super::features::EXTRACT_BATCH;
 use super::weights::random_backbone;
@@ -46,16 +46,24 @@ use burn::tensor::TensorData;
 /// photo are held at once: 1.6 MB a photo at the widest).
 pub const CALIBRATION_PHOTOS: usize = 64;
 
-/// The random backbone of `seed` ([`random_backbone`]) with its batch normalisation calibrated on
-/// `inputs` (see [`calibrate_norms`]). Same `seed` and photos: the same network.
+/// The random `kind` backbone of `seed` ([`random_backbone`]) with its batch normalisation
+/// calibrated on `inputs` (see [`calibrate_norms`]). Same `seed` and photos: the same network.
 pub async fn calibrated_random_backbone(
+    kind: BackboneKind,
     seed: u64,
     inputs: &[&[f32]],
     batch: usize,
     device: &Device,
     pause: &mut impl AsyncFnMut(),
-) -> Result<MobileNetV2, MlError> {
-    calibrate_norms(random_backbone(seed, device), inputs, batch, device, pause).await
+) -> Result<Backbone, MlError> {
+    calibrate_norms(
+        random_backbone(kind, seed, device),
+        inputs,
+        batch,
+        device,
+        pause,
+    )
+    .await
 }
 
 /// Sets every BatchNorm's running statistics of `net` to those of its input over the first
@@ -64,12 +72,12 @@ pub async fn calibrated_random_backbone(
 /// unchanged. `pause` is awaited after every layer (the browser yields there, see
 /// [`super::features::extract`]).
 pub async fn calibrate_norms(
-    net: MobileNetV2,
+    net: Backbone,
     inputs: &[&[f32]],
     batch: usize,
     device: &Device,
     pause: &mut impl AsyncFnMut(),
-) -> Result<MobileNetV2, MlError> {
+) -> Result<Backbone, MlError> {
     let per_input = 3 * 224 * 224;
     let photos = &inputs[..inputs.len().min(CALIBRATION_PHOTOS)];
     if photos.is_empty() {
@@ -99,15 +107,38 @@ pub async fn calibrate_norms(
 
 /// [`calibrate_norms`] on input batches `[B, 3, H, W]` already on the device.
 pub async fn calibrate_batches(
-    mut net: MobileNetV2,
+    net: Backbone,
+    xs: Vec<Tensor<4>>,
+    pause: &mut impl AsyncFnMut(),
+) -> Backbone {
+    // Both networks are a stem, inverted residual blocks and a last 1x1 convolution.
+    match net {
+        Backbone::MobileNetV2(mut n) => {
+            let layers = (n.stem, std::mem::take(&mut n.blocks), n.last);
+            (n.stem, n.blocks, n.last) = calibrate_layers(layers, xs, pause).await;
+            Backbone::MobileNetV2(n)
+        }
+        Backbone::EfficientNetLite0(mut n) => {
+            let layers = (n.stem, std::mem::take(&mut n.blocks), n.last);
+            (n.stem, n.blocks, n.last) = calibrate_layers(layers, xs, pause).await;
+            Backbone::EfficientNetLite0(n)
+        }
+    }
+}
+
+/// A stem, blocks and last convolution, in the order the input goes through them.
+type Layers = (ConvNorm, Vec<InvertedResidual>, ConvNorm);
+
+async fn calibrate_layers(
+    (stem, blocks, last): Layers,
     mut xs: Vec<Tensor<4>>,
     pause: &mut impl AsyncFnMut(),
-) -> MobileNetV2 {
-    net.stem = fit_norm(net.stem, xs.iter().cloned());
+) -> Layers {
+    let stem = fit_norm(stem, xs.iter().cloned());
     pause().await;
-    xs = xs.into_iter().map(|x| net.stem.forward(x)).collect();
+    xs = xs.into_iter().map(|x| stem.forward(x)).collect();
 
-    let blocks = std::mem::take(&mut net.blocks);
+    let mut calibrated = Vec::with_capacity(blocks.len());
     for mut block in blocks {
         // Each layer's input runs through the block's layers calibrated before it.
         if let Some(expand) = block.expand.take() {
@@ -128,12 +159,12 @@ pub async fn calibrate_batches(
         block.project = fit_norm(block.project, inputs.into_iter());
         pause().await;
         xs = xs.into_iter().map(|x| block.forward(x)).collect();
-        net.blocks.push(block);
+        calibrated.push(block);
     }
 
-    net.last = fit_norm(net.last, xs.into_iter());
+    let last = fit_norm(last, xs.into_iter());
     pause().await;
-    net
+    (stem, calibrated, last)
 }
 
 /// Sets `layer`'s BatchNorm running statistics to the per-channel mean and (population)
@@ -144,7 +175,7 @@ fn fit_norm(mut layer: ConvNorm, inputs: impl Iterator<Item = Tensor<4>>) -> Con
     // Per batch: positions counted, channel means [C], channel sums of squared deviations [C].
     let mut parts: Vec<(f32, Tensor<1>, Tensor<1>)> = Vec::new();
     for x in inputs {
-        let y = layer.conv.forward(x); // [B, C, H, W]
+        let y = layer.convolve(x); // [B, C, H, W]
         let [b, c, h, w] = y.dims();
         let mean = y.clone().mean_dim(0).mean_dim(2).mean_dim(3); // [1, C, 1, 1]
         let dev = y - mean.clone();
@@ -173,7 +204,7 @@ fn fit_norm(mut layer: ConvNorm, inputs: impl Iterator<Item = Tensor<4>>) -> Con
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::backbone::mobilenet::{LAST_STAGE, global_pool};
+    use crate::ml::backbone::global_pool;
     use burn::tensor::Distribution;
 
     /// Per-channel mean and variance of `[B, C, H, W]`, read back.
@@ -197,31 +228,38 @@ mod tests {
     fn every_norm_standardises_its_input_over_the_photos() {
         let device = Device::flex();
         let xs = inputs(&device);
-        let net = crate::block_on(calibrate_batches(
-            random_backbone(3, &device),
-            xs.clone(),
-            &mut async || {},
-        ));
-        let x = Tensor::cat(xs, 0);
-        // The stem: BatchNorm output before ReLU6 is zero-mean, unit-variance per channel.
-        let stem = net.stem.norm.forward(net.stem.conv.forward(x.clone()));
-        // The last stage, through all calibrated stages before it.
-        let before_last = net.forward_stages(x, 0, LAST_STAGE - 1);
-        let last = net.last.norm.forward(net.last.conv.forward(before_last));
-        for y in [stem, last] {
-            let (mean, var) = channel_stats(y);
-            assert!(mean.iter().all(|m| m.abs() < 1e-3), "means {mean:?}");
-            // Dead channels (all-zero input) stay at zero variance.
-            assert!(
-                var.iter().all(|v| (v - 1.0).abs() < 1e-2 || *v < 1e-6),
-                "variances {var:?}"
-            );
+        for kind in BackboneKind::ALL {
+            let net = crate::block_on(calibrate_batches(
+                random_backbone(kind, 3, &device),
+                xs.clone(),
+                &mut async || {},
+            ));
+            let x = Tensor::cat(xs.clone(), 0);
+            let last_stage = kind.last_stage();
+            // The stem: BatchNorm output before ReLU6 is zero-mean, unit-variance per channel.
+            let stem = net.stem().norm.forward(net.stem().convolve(x.clone()));
+            // The last stage, through all calibrated stages before it.
+            let before_last = net.forward_stages(x, 0, last_stage - 1);
+            let last = net.last().norm.forward(net.last().convolve(before_last));
+            for y in [stem, last] {
+                let (mean, var) = channel_stats(y);
+                assert!(
+                    mean.iter().all(|m| m.abs() < 1e-3),
+                    "{kind}: means {mean:?}"
+                );
+                // Dead channels (all-zero input) stay at zero variance.
+                assert!(
+                    var.iter().all(|v| (v - 1.0).abs() < 1e-2 || *v < 1e-6),
+                    "{kind}: variances {var:?}"
+                );
+            }
         }
     }
 
     /// Mean over channels of the pooled features' standard deviation across photos.
-    fn spread(net: &MobileNetV2, x: Tensor<4>) -> f32 {
-        let f = global_pool(net.forward_stages(x, 0, LAST_STAGE)); // [N, 1280]
+    fn spread(net: &Backbone, x: Tensor<4>) -> f32 {
+        let last_stage = net.kind().last_stage();
+        let f = global_pool(net.forward_stages(x, 0, last_stage)); // [N, 1280]
         let values = f.into_data().try_into_vec_as::<f32>().unwrap();
         assert!(values.iter().all(|v| v.is_finite()));
         let rows: Vec<&[f32]> = values.chunks(1280).collect();
@@ -240,7 +278,7 @@ mod tests {
         let device = Device::flex();
         let xs = inputs(&device);
         let x = Tensor::cat(xs.clone(), 0);
-        let plain = random_backbone(3, &device);
+        let plain = random_backbone(BackboneKind::MobileNetV2, 3, &device);
         let calibrated = crate::block_on(calibrate_batches(plain.clone(), xs, &mut async || {}));
         let (before, after) = (spread(&plain, x.clone()), spread(&calibrated, x));
         println!("feature spread across photos: {before} uncalibrated, {after} calibrated");
@@ -251,6 +289,7 @@ mod tests {
     fn no_photos_is_an_error() {
         let device = Device::flex();
         let out = crate::block_on(calibrated_random_backbone(
+            BackboneKind::MobileNetV2,
             1,
             &[],
             8,

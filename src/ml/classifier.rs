@@ -1,67 +1,78 @@
 //! The trainable part of a Whisker model: the unfrozen last stages of the backbone (if any) and
 //! the head. Training only ever touches this module; the frozen stages before it run once per
 //! photo and their output is cached.
+//!
+//! Both backbones end the same way (blocks, a 1x1 convolution to 1280 channels, global pooling),
+//! so one classifier serves both; it remembers which backbone's stages it holds.
 
 use super::backbone::conv_norm::ConvNorm;
 use super::backbone::inverted_residual::InvertedResidual;
-use super::backbone::mobilenet::{LAST_STAGE, MobileNetV2, global_pool};
+use super::backbone::{Backbone, BackboneKind, global_pool};
 use super::head::Head;
 use burn::prelude::*;
 
 /// Fine-tuned backbone stages followed by the head.
 #[derive(Module, Debug)]
 pub struct Classifier {
-    /// Fine-tuned inverted residual blocks, stages `cut + 1 ..= 17` (empty without fine-tuning).
+    /// Fine-tuned blocks, stages `cut + 1 ..= last - 1` (empty without fine-tuning).
     pub blocks: Vec<InvertedResidual>,
-    /// The fine-tuned final 1x1 convolution (stage 18), when any stage is fine-tuned.
+    /// The fine-tuned final 1x1 convolution (the last stage), when any stage is fine-tuned.
     pub last: Option<ConvNorm>,
     /// The classifier head on the pooled 1280-d features.
     pub head: Head,
+    /// The backbone whose stages these are (and whose cut-stage activations the input is).
+    #[module(skip)]
+    pub backbone: BackboneKind,
 }
 
-/// The frozen stage whose output a [`Classifier`] fine-tuning its last `blocks` inverted residual
-/// blocks takes as input. Fine-tuning `n >= 1` blocks also fine-tunes stage 18 (the 1x1
-/// convolution to 1280 channels), which every block's output passes through.
-pub fn cut_stage(fine_tune_blocks: usize) -> usize {
-    if fine_tune_blocks == 0 {
-        LAST_STAGE
-    } else {
-        LAST_STAGE - 1 - fine_tune_blocks
-    }
-}
-
-/// Most inverted residual blocks that can be fine-tuned (stages 2..=17; the cached activations of
-/// stage 1 would take 800 kB a photo).
+/// Most blocks that can be fine-tuned on any backbone (see
+/// [`BackboneKind::max_fine_tune_blocks`] for each one's own limit).
 pub const MAX_FINE_TUNE_BLOCKS: usize = 16;
 
 impl Classifier {
     /// A classifier that fine-tunes the backbone's last `fine_tune_blocks` blocks, starting from
     /// the backbone's weights, with `head` on top. Batch normalisation stays in inference mode.
-    pub fn new(backbone: &MobileNetV2, fine_tune_blocks: usize, head: Head) -> Self {
-        assert!(fine_tune_blocks <= MAX_FINE_TUNE_BLOCKS);
-        let cut = cut_stage(fine_tune_blocks);
-        let blocks = if fine_tune_blocks == 0 {
-            Vec::new()
-        } else {
-            // Stage k is blocks[k - 1].
-            backbone.blocks[cut..]
+    ///
+    /// Panics if the backbone has fewer blocks to fine-tune
+    /// ([`BackboneKind::max_fine_tune_blocks`]).
+    pub fn new(backbone: &Backbone, fine_tune_blocks: usize, head: Head) -> Self {
+        let kind = backbone.kind();
+        assert!(fine_tune_blocks <= kind.max_fine_tune_blocks());
+        if fine_tune_blocks == 0 {
+            return Self::head_only(kind, head);
+        }
+        // Stage k is blocks[k - 1].
+        let cut = kind.cut_stage(fine_tune_blocks);
+        Classifier {
+            blocks: backbone.blocks()[cut..]
                 .iter()
                 .cloned()
                 .map(InvertedResidual::freeze_norm_stats)
-                .collect()
-        };
-        let last = (fine_tune_blocks > 0).then(|| backbone.last.clone().freeze_norm_stats());
-        Classifier { blocks, last, head }
+                .collect(),
+            last: Some(backbone.last().clone().freeze_norm_stats()),
+            head,
+            backbone: kind,
+        }
     }
 
-    /// Number of fine-tuned inverted residual blocks.
+    /// A classifier without fine-tuned stages: `head` on the pooled features of `backbone`.
+    pub fn head_only(backbone: BackboneKind, head: Head) -> Self {
+        Classifier {
+            blocks: Vec::new(),
+            last: None,
+            head,
+            backbone,
+        }
+    }
+
+    /// Number of fine-tuned blocks.
     pub fn fine_tune_blocks(&self) -> usize {
         self.blocks.len()
     }
 
     /// The backbone stage whose output this classifier takes.
     pub fn input_stage(&self) -> usize {
-        cut_stage(self.blocks.len())
+        self.backbone.cut_stage(self.blocks.len())
     }
 
     /// Class logits from the cut stage's activations, with an optional dropout mask for the
@@ -93,7 +104,6 @@ impl Classifier {
 mod tests {
     use super::*;
     use crate::core::rng::Rng;
-    use crate::ml::backbone::MobileNetV2Config;
     use crate::ml::head::HeadConfig;
     use burn::optim::{AdamWConfig, GradientsParams};
 
@@ -110,34 +120,43 @@ mod tests {
     }
 
     #[test]
-    fn cut_stages() {
-        assert_eq!(cut_stage(0), 18);
-        assert_eq!(cut_stage(1), 16);
-        assert_eq!(cut_stage(3), 14);
+    fn stays_under_the_limit_for_every_backbone() {
+        for kind in BackboneKind::ALL {
+            assert!(kind.max_fine_tune_blocks() <= MAX_FINE_TUNE_BLOCKS);
+        }
     }
 
-    /// Fine-tuning updates weights but never the BatchNorm running statistics.
+    /// Fine-tuning updates weights but never the BatchNorm running statistics, on either
+    /// backbone (EfficientNet-Lite's blocks also carry its lopsided padding through the fork).
     #[test]
     fn fine_tuning_keeps_batchnorm_statistics() {
         let device = Device::flex();
-        let backbone = MobileNetV2Config::new().init(&device);
-        let head = HeadConfig::new(1280, 2).init(&mut Rng::new(0), &device);
-        let ad = device.clone().autodiff();
-        let model = Classifier::new(&backbone, 1, head).fork(&ad).train();
-        assert_eq!(model.fine_tune_blocks(), 1);
-        assert_eq!(model.input_stage(), 16);
-        let before = running_mean(&model);
-        let weight_before = model.blocks[0].project.conv.weight.val().into_data();
+        for kind in BackboneKind::ALL {
+            let backbone = Backbone::init(kind, &device);
+            let head = HeadConfig::new(1280, 2).init(&mut Rng::new(0), &device);
+            let ad = device.clone().autodiff();
+            let model = Classifier::new(&backbone, 2, head).fork(&ad).train();
+            assert_eq!(model.fine_tune_blocks(), 2);
+            let cut = kind.cut_stage(2);
+            assert_eq!(model.input_stage(), cut);
+            let before = running_mean(&model);
+            let weight_before = model.blocks[0].project.conv.weight.val().into_data();
 
-        let x = Tensor::<4>::random([4, 160, 7, 7], burn::tensor::Distribution::Default, &ad);
-        let loss = model.forward(x).mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let model = AdamWConfig::new().init().step(1e-2, model, grads);
+            let r = kind.stage_resolution(cut);
+            let x = Tensor::<4>::random(
+                [4, kind.stage_channels(cut), r, r],
+                burn::tensor::Distribution::Default,
+                &ad,
+            );
+            let loss = model.forward(x).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let model = AdamWConfig::new().init().step(1e-2, model, grads);
 
-        assert_eq!(running_mean(&model), before);
-        assert_ne!(
-            model.blocks[0].project.conv.weight.val().into_data(),
-            weight_before
-        );
+            assert_eq!(running_mean(&model), before);
+            assert_ne!(
+                model.blocks[0].project.conv.weight.val().into_data(),
+                weight_before
+            );
+        }
     }
 }

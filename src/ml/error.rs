@@ -1,5 +1,6 @@
 //! Errors of the ML layer. Plain words for users are chosen by the UI and the CLI, not here.
 
+use super::backbone::BackboneKind;
 use thiserror::Error;
 
 /// What can go wrong loading weights, extracting features, training or predicting.
@@ -20,6 +21,28 @@ pub enum MlError {
         name: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A model file needs a backbone, or pretrained weights, that this build does not have.
+    #[error(
+        "model file {name} needs backbone {backbone} with weights sha256 {weights_sha256}, which this Whisker does not have"
+    )]
+    UnknownBackbone {
+        /// File name or other description of the model.
+        name: String,
+        /// The model file's `backbone` metadata.
+        backbone: String,
+        /// The model file's `weights_sha256` metadata.
+        weights_sha256: String,
+    },
+    /// A model file was trained on another backbone than the one it is used with.
+    #[error("model file {name} was trained on {model}, not on {loaded}")]
+    BackboneMismatch {
+        /// File name or other description of the model.
+        name: String,
+        /// The backbone the model was trained on.
+        model: BackboneKind,
+        /// The backbone it was to run on.
+        loaded: BackboneKind,
     },
     /// Reading a tensor back from the device failed.
     #[error("could not read results back from the device: {0}")]

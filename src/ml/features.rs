@@ -1,9 +1,7 @@
 //! Feature extraction with the frozen backbone, and a per-photo cache so each photo goes through
 //! the backbone once: adding a photo later costs one photo, and head epochs never re-run it.
 
-use super::backbone::mobilenet::{
-    LAST_STAGE, MobileNetV2, global_pool, stage_channels, stage_resolution,
-};
+use super::backbone::{Backbone, BackboneKind, global_pool};
 use super::error::MlError;
 use crate::core::dataset::PhotoId;
 use burn::prelude::*;
@@ -14,25 +12,26 @@ use std::collections::HashMap;
 /// first block's `[32, 96, 112, 112]` f32 activation, so stay at 16 or fewer.
 pub const EXTRACT_BATCH: usize = 16;
 
-/// Shape `[C, H, W]` of one photo's cached activations at `stage`. The last stage is pooled
-/// (`[1280, 1, 1]`): the head only ever sees its mean.
-pub fn cached_shape(stage: usize) -> [usize; 3] {
-    if stage == LAST_STAGE {
-        [stage_channels()[LAST_STAGE], 1, 1]
+/// Shape `[C, H, W]` of one photo's cached activations at `stage` of `backbone`. The last stage
+/// is pooled (`[1280, 1, 1]`): the head only ever sees its mean.
+pub fn cached_shape(backbone: BackboneKind, stage: usize) -> [usize; 3] {
+    if stage == backbone.last_stage() {
+        [backbone.stage_channels(stage), 1, 1]
     } else {
-        let r = stage_resolution(stage);
-        [stage_channels()[stage], r, r]
+        let r = backbone.stage_resolution(stage);
+        [backbone.stage_channels(stage), r, r]
     }
 }
 
 /// Runs the frozen backbone up to stage `cut` on preprocessed photos, `batch` photos at a time.
 ///
-/// `inputs`: each `[3, 224, 224]` (see [`crate::core::preprocess::Preprocess::apply`]).
+/// `inputs`: each `[3, 224, 224]`, preprocessed for this backbone (see
+/// [`BackboneKind::preprocess`] and [`crate::core::preprocess::Preprocess::apply`]).
 /// Returns one flattened `cached_shape(cut)` buffer per photo. `pause` is awaited after every
 /// stage: the browser yields to its event loop there, so that on the CPU backend (which computes
 /// each stage eagerly on the main thread) no task runs long; natively it does nothing.
 pub async fn extract(
-    backbone: &MobileNetV2,
+    backbone: &Backbone,
     inputs: &[&[f32]],
     cut: usize,
     batch: usize,
@@ -40,7 +39,8 @@ pub async fn extract(
     pause: &mut impl AsyncFnMut(),
 ) -> Result<Vec<Vec<f32>>, MlError> {
     let per_input = 3 * 224 * 224;
-    let per_output: usize = cached_shape(cut).iter().product();
+    let last = backbone.kind().last_stage();
+    let per_output: usize = cached_shape(backbone.kind(), cut).iter().product();
     let mut out = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(batch.clamp(1, EXTRACT_BATCH)) {
         let mut flat = Vec::with_capacity(chunk.len() * per_input);
@@ -59,7 +59,7 @@ pub async fn extract(
             x = backbone.forward_stages(x, stage, stage);
             pause().await;
         }
-        let y = if cut == LAST_STAGE {
+        let y = if cut == last {
             global_pool(x).reshape([chunk.len(), per_output])
         } else {
             x.reshape([chunk.len(), per_output])
@@ -72,22 +72,34 @@ pub async fn extract(
 /// Cached activations per photo, for one backbone and one cut stage.
 #[derive(Debug, Default, Clone)]
 pub struct FeatureCache {
+    backbone: BackboneKind,
     stage: usize,
     entries: HashMap<PhotoId, Vec<f32>>,
 }
 
 impl FeatureCache {
-    /// An empty cache for activations of `stage`.
-    pub fn new(stage: usize) -> Self {
+    /// An empty cache for activations of `stage` of `backbone`.
+    pub fn new(backbone: BackboneKind, stage: usize) -> Self {
         Self {
+            backbone,
             stage,
             entries: HashMap::new(),
         }
     }
 
+    /// The backbone whose activations are cached.
+    pub fn backbone(&self) -> BackboneKind {
+        self.backbone
+    }
+
     /// The stage whose activations are cached.
     pub fn stage(&self) -> usize {
         self.stage
+    }
+
+    /// Whether this cache holds activations of `stage` of `backbone` (otherwise start a new one).
+    pub fn holds(&self, backbone: BackboneKind, stage: usize) -> bool {
+        self.backbone == backbone && self.stage == stage
     }
 
     /// Cached activations of a photo.
@@ -123,7 +135,7 @@ impl FeatureCache {
     /// Stacks the activations of `ids` into one `[N, C, H, W]` tensor. Every photo must be
     /// cached.
     pub fn stack(&self, ids: &[PhotoId], device: &Device) -> Result<Tensor<4>, MlError> {
-        let shape = cached_shape(self.stage);
+        let shape = cached_shape(self.backbone, self.stage);
         let mut flat = Vec::with_capacity(ids.len() * shape.iter().product::<usize>());
         for &id in ids {
             let v = self
@@ -141,48 +153,58 @@ impl FeatureCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::backbone::MobileNetV2Config;
 
     #[test]
     fn cached_shapes() {
-        assert_eq!(cached_shape(18), [1280, 1, 1]);
-        assert_eq!(cached_shape(15), [160, 7, 7]);
-        assert_eq!(cached_shape(13), [96, 14, 14]);
+        let m = BackboneKind::MobileNetV2;
+        assert_eq!(cached_shape(m, 18), [1280, 1, 1]);
+        assert_eq!(cached_shape(m, 15), [160, 7, 7]);
+        assert_eq!(cached_shape(m, 13), [96, 14, 14]);
+        let e = BackboneKind::EfficientNetLite0;
+        assert_eq!(cached_shape(e, 17), [1280, 1, 1]);
+        assert_eq!(cached_shape(e, 15), [192, 7, 7]);
+        assert_eq!(cached_shape(e, 11), [112, 14, 14]);
     }
 
     #[test]
     fn extract_matches_direct_features_and_caches() {
         let device = Device::flex();
-        let net = MobileNetV2Config::new().init(&device);
         let a: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 7) as f32 / 7.0).collect();
         let b: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 5) as f32 / 5.0).collect();
-        let out =
-            crate::block_on(extract(&net, &[&a, &b], 18, 8, &device, &mut async || {})).unwrap();
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].len(), 1280);
-        let x = Tensor::<4>::from_data(TensorData::new(b.clone(), [1, 3, 224, 224]), &device);
-        let direct: Vec<f32> = net
-            .features(x)
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .unwrap();
-        let diff = direct
-            .iter()
-            .zip(&out[1])
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0f32, f32::max);
-        assert!(diff < 1e-4, "batching changed features by {diff}");
+        for kind in BackboneKind::ALL {
+            let net = Backbone::init(kind, &device);
+            let last = kind.last_stage();
+            let out = crate::block_on(extract(&net, &[&a, &b], last, 8, &device, &mut async || {}))
+                .unwrap();
+            assert_eq!(out.len(), 2);
+            assert_eq!(out[0].len(), 1280);
+            let x = Tensor::<4>::from_data(TensorData::new(b.clone(), [1, 3, 224, 224]), &device);
+            let direct: Vec<f32> = net
+                .features(x)
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap();
+            let diff = direct
+                .iter()
+                .zip(&out[1])
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max);
+            assert!(diff < 1e-4, "{kind}: batching changed features by {diff}");
 
-        let mut cache = FeatureCache::new(18);
-        cache.insert(PhotoId(1), out[0].clone());
-        cache.insert(PhotoId(2), out[1].clone());
-        assert_eq!(
-            cache
-                .stack(&[PhotoId(2), PhotoId(1)], &device)
-                .unwrap()
-                .dims(),
-            [2, 1280, 1, 1]
-        );
-        assert!(cache.stack(&[PhotoId(3)], &device).is_err());
+            let mut cache = FeatureCache::new(kind, last);
+            assert!(cache.holds(kind, last));
+            cache.insert(PhotoId(1), out[0].clone());
+            cache.insert(PhotoId(2), out[1].clone());
+            assert_eq!(
+                cache
+                    .stack(&[PhotoId(2), PhotoId(1)], &device)
+                    .unwrap()
+                    .dims(),
+                [2, 1280, 1, 1]
+            );
+            assert!(cache.stack(&[PhotoId(3)], &device).is_err());
+        }
+        let cache = FeatureCache::new(BackboneKind::MobileNetV2, 18);
+        assert!(!cache.holds(BackboneKind::EfficientNetLite0, 18));
     }
 }

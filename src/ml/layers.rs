@@ -6,25 +6,32 @@
 //! globally pooled output of each cut point so the expected accuracy
 //! ([`crate::core::knn`]) and a head ([`super::probe::fit_head`]) can be compared per cut point.
 
-use super::backbone::mobilenet::{LAST_STAGE, MobileNetV2, STAGES, global_pool};
+use super::backbone::{Backbone, BackboneKind, global_pool};
 use super::error::MlError;
 use super::features::EXTRACT_BATCH;
 use super::trainer::read_rows;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
-/// The cut points offered by "compare layers" (torchvision stage numbers): the first 64-channel
-/// block at 14x14 (stage 7), the first 160-channel block at 7x7 (stage 14) and the final 1280-d
-/// features (stage 18, the default).
-pub const CUT_POINTS: [usize; 3] = [7, 14, LAST_STAGE];
+/// The cut points offered by "compare layers": the first stage at 14x14, the first at 7x7, and
+/// the final 1280-d features (the default). On MobileNetV2 (torchvision numbering) these are
+/// stages 7 (64 channels), 14 (160) and 18.
+pub fn cut_points(kind: BackboneKind) -> [usize; 3] {
+    let first_at = |side: usize| {
+        (0..kind.stages())
+            .find(|&s| kind.stage_resolution(s) == side)
+            .unwrap_or(kind.last_stage())
+    };
+    [first_at(14), first_at(7), kind.last_stage()]
+}
 
-/// Globally pooled outputs of the stages `cuts` (ascending, each `< STAGES`) for preprocessed
-/// photos (`inputs`, each `[3, 224, 224]`), `batch` photos per pass, in one pass up to the last
-/// cut. Returns `out[c][i]`: photo `i`'s pooled output of stage `cuts[c]`,
-/// `stage_channels()[cuts[c]]` values. `pause` is awaited after every stage (see
+/// Globally pooled outputs of the stages `cuts` (ascending, each a stage of `backbone`) for
+/// preprocessed photos (`inputs`, each `[3, 224, 224]`), `batch` photos per pass, in one pass up
+/// to the last cut. Returns `out[c][i]`: photo `i`'s pooled output of stage `cuts[c]`,
+/// `stage_channels(cuts[c])` values. `pause` is awaited after every stage (see
 /// [`super::features::extract`]).
 pub async fn extract_pooled(
-    backbone: &MobileNetV2,
+    backbone: &Backbone,
     inputs: &[&[f32]],
     cuts: &[usize],
     batch: usize,
@@ -34,9 +41,10 @@ pub async fn extract_pooled(
     let Some(&deepest) = cuts.last() else {
         return Err(MlError::BadSetting("no cut point to extract".into()));
     };
-    if deepest >= STAGES || cuts.windows(2).any(|w| w[0] >= w[1]) {
+    let stages = backbone.kind().stages();
+    if deepest >= stages || cuts.windows(2).any(|w| w[0] >= w[1]) {
         return Err(MlError::BadSetting(format!(
-            "cut points must be distinct stages below {STAGES}, in order, not {cuts:?}"
+            "cut points must be distinct stages below {stages}, in order, not {cuts:?}"
         )));
     }
     let per_input = 3 * 224 * 224;
@@ -70,19 +78,30 @@ pub async fn extract_pooled(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::backbone::MobileNetV2Config;
-    use crate::ml::backbone::mobilenet::stage_channels;
+
+    #[test]
+    fn cut_points_of_each_backbone() {
+        assert_eq!(cut_points(BackboneKind::MobileNetV2), [7, 14, 18]);
+        for kind in BackboneKind::ALL {
+            let [a, b, c] = cut_points(kind);
+            assert!(a < b && b < c && c == kind.last_stage(), "{kind}");
+            assert_eq!(kind.stage_resolution(a), 14);
+            assert_eq!(kind.stage_resolution(b), 7);
+        }
+    }
 
     #[test]
     fn pooled_cuts_match_features_until() {
         let device = Device::flex();
-        let net = MobileNetV2Config::new().init(&device);
+        let kind = BackboneKind::MobileNetV2;
+        let net = Backbone::init(kind, &device);
+        let cuts = cut_points(kind);
         let a: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 7) as f32 / 7.0).collect();
         let b: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 5) as f32 / 5.0).collect();
         let out = crate::block_on(extract_pooled(
             &net,
             &[&a, &b],
-            &CUT_POINTS,
+            &cuts,
             1,
             &device,
             &mut async || {},
@@ -90,9 +109,9 @@ mod tests {
         .unwrap();
         assert_eq!(out.len(), 3);
         let x = Tensor::<4>::from_data(TensorData::new(b.clone(), [1, 3, 224, 224]), &device);
-        for (c, &cut) in CUT_POINTS.iter().enumerate() {
+        for (c, &cut) in cuts.iter().enumerate() {
             assert_eq!(out[c].len(), 2);
-            assert_eq!(out[c][1].len(), stage_channels()[cut]);
+            assert_eq!(out[c][1].len(), kind.stage_channels(cut));
             let direct = net
                 .features_until(x.clone(), cut)
                 .into_data()
@@ -110,7 +129,7 @@ mod tests {
     #[test]
     fn bad_cut_lists_are_errors() {
         let device = Device::flex();
-        let net = MobileNetV2Config::new().init(&device);
+        let net = Backbone::init(BackboneKind::MobileNetV2, &device);
         for cuts in [&[][..], &[14, 7][..], &[7, 19][..]] {
             let r = crate::block_on(extract_pooled(
                 &net,

@@ -3,13 +3,14 @@
 //!
 //! The frozen backbone is not stored: it is the pretrained record, identified by
 //! [`ModelMeta::backbone`] and [`ModelMeta::weights_sha256`], or, for the random-backbone
-//! baseline, regenerated from [`ModelMeta::random_backbone_seed`].
+//! baseline, regenerated from [`ModelMeta::random_backbone_seed`]. A file naming a backbone this
+//! build does not have is refused when read ([`MlError::UnknownBackbone`]); one used with the
+//! other backbone by [`ModelMeta::check_backbone`] ([`MlError::BackboneMismatch`]).
 
-use super::backbone::MobileNetV2Config;
+use super::backbone::{Backbone, BackboneKind, FEATURE_DIM};
 use super::classifier::Classifier;
 use super::error::MlError;
 use super::head::HeadConfig;
-use super::weights::{BACKBONE_ID, TORCHVISION_SHA256};
 use crate::core::preprocess::Preprocess;
 use crate::core::rng::Rng;
 use burn::prelude::*;
@@ -31,13 +32,13 @@ pub struct ModelMeta {
     pub format_version: u32,
     /// Class names, in output order.
     pub classes: Vec<String>,
-    /// The backbone the head was trained on ([`BACKBONE_ID`]).
+    /// The backbone the head was trained on ([`BackboneKind::model_id`]).
     pub backbone: String,
     /// sha256 of the pretrained weights the backbone records come from.
     pub weights_sha256: String,
     /// `Some(seed)` when the backbone was randomly initialised (the transfer baseline).
     pub random_backbone_seed: Option<u64>,
-    /// Fine-tuned inverted residual blocks stored in the file.
+    /// Fine-tuned backbone blocks stored in the file.
     pub fine_tune_blocks: usize,
     /// Hidden units of the head, if it has a hidden layer.
     pub hidden: Option<usize>,
@@ -46,23 +47,57 @@ pub struct ModelMeta {
 }
 
 impl ModelMeta {
-    /// Metadata for a model trained on the pretrained backbone.
-    pub fn new(classes: Vec<String>, fine_tune_blocks: usize, hidden: Option<usize>) -> Self {
+    /// Metadata for a model trained on the pretrained `backbone` (with its preprocessing).
+    pub fn new(
+        backbone: BackboneKind,
+        classes: Vec<String>,
+        fine_tune_blocks: usize,
+        hidden: Option<usize>,
+    ) -> Self {
         Self {
             format_version: FORMAT_VERSION,
             classes,
-            backbone: BACKBONE_ID.into(),
-            weights_sha256: TORCHVISION_SHA256.into(),
+            backbone: backbone.model_id().into(),
+            weights_sha256: backbone.source_sha256().into(),
             random_backbone_seed: None,
             fine_tune_blocks,
             hidden,
-            preprocess: Preprocess::default(),
+            preprocess: backbone.preprocess(),
+        }
+    }
+
+    /// The backbone the metadata names, if this build has it with the same weights.
+    pub fn backbone_kind(&self) -> Option<BackboneKind> {
+        BackboneKind::from_model_id(&self.backbone)
+            .filter(|k| k.source_sha256() == self.weights_sha256)
+    }
+
+    /// Refuses to run the model `name` on a `loaded` backbone it was not trained on.
+    pub fn check_backbone(&self, name: &str, loaded: BackboneKind) -> Result<(), MlError> {
+        match self.backbone_kind() {
+            Some(model) if model == loaded => Ok(()),
+            Some(model) => Err(MlError::BackboneMismatch {
+                name: name.into(),
+                model,
+                loaded,
+            }),
+            None => Err(self.unknown_backbone(name)),
+        }
+    }
+
+    fn unknown_backbone(&self, name: &str) -> MlError {
+        MlError::UnknownBackbone {
+            name: name.into(),
+            backbone: self.backbone.clone(),
+            weights_sha256: self.weights_sha256.clone(),
         }
     }
 }
 
-/// Serialises a trained classifier and its metadata to safetensors bytes.
+/// Serialises a trained classifier and its metadata to safetensors bytes. The metadata must name
+/// the classifier's backbone.
 pub fn to_bytes(classifier: &Classifier, meta: &ModelMeta) -> Result<Vec<u8>, MlError> {
+    meta.check_backbone("model", classifier.backbone)?;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for t in classifier.collect(None, None, false) {
         let name = t.name.clone();
@@ -114,10 +149,14 @@ pub fn read_meta(name: &str, bytes: &[u8]) -> Result<ModelMeta, MlError> {
     if meta.classes.len() < 2 {
         return Err(MlError::model_file(name, "fewer than two classes"));
     }
+    if meta.backbone_kind().is_none() {
+        return Err(meta.unknown_backbone(name));
+    }
     Ok(meta)
 }
 
-/// Reads a model file back: the classifier (on `device`) and its metadata.
+/// Reads a model file back: the classifier (on `device`, for the backbone its metadata names)
+/// and its metadata.
 pub fn from_bytes(
     name: &str,
     bytes: &[u8],
@@ -126,9 +165,18 @@ pub fn from_bytes(
     let meta = read_meta(name, bytes)?;
     let file = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| MlError::model_file(name, format!("damaged: {e}")))?;
+    let kind = meta
+        .backbone_kind()
+        .ok_or_else(|| meta.unknown_backbone(name))?;
+    if meta.fine_tune_blocks > kind.max_fine_tune_blocks() {
+        return Err(MlError::model_file(
+            name,
+            format!("{} fine-tuned blocks", meta.fine_tune_blocks),
+        ));
+    }
     // A skeleton of the right shape; every value is then overwritten from the file.
-    let skeleton_backbone = MobileNetV2Config::new().init(device);
-    let head = HeadConfig::new(super::backbone::FEATURE_DIM, meta.classes.len())
+    let skeleton_backbone = Backbone::init(kind, device);
+    let head = HeadConfig::new(FEATURE_DIM, meta.classes.len())
         .with_hidden(meta.hidden)
         .init(&mut Rng::new(0), device);
     let mut classifier = Classifier::new(&skeleton_backbone, meta.fine_tune_blocks, head);
@@ -161,23 +209,85 @@ pub fn from_bytes(
 mod tests {
     use super::*;
 
+    fn trained(kind: BackboneKind, device: &Device) -> (Backbone, Classifier, ModelMeta) {
+        let backbone = Backbone::init(kind, device);
+        let head = HeadConfig::new(1280, 3)
+            .with_hidden(Some(8))
+            .init(&mut Rng::new(4), device);
+        let classifier = Classifier::new(&backbone, 1, head);
+        let meta = ModelMeta::new(kind, vec!["a".into(), "b".into(), "c".into()], 1, Some(8));
+        (backbone, classifier, meta)
+    }
+
     #[test]
     fn round_trip_keeps_predictions_and_meta() {
         let device = Device::flex();
-        let backbone = MobileNetV2Config::new().init(&device);
-        let head = HeadConfig::new(1280, 3)
-            .with_hidden(Some(8))
-            .init(&mut Rng::new(4), &device);
-        let classifier = Classifier::new(&backbone, 1, head);
-        let meta = ModelMeta::new(vec!["a".into(), "b".into(), "c".into()], 1, Some(8));
+        for kind in BackboneKind::ALL {
+            let (backbone, classifier, meta) = trained(kind, &device);
+            assert_eq!(meta.preprocess, kind.preprocess());
+            let bytes = to_bytes(&classifier, &meta).unwrap();
+            let (back, meta2) = from_bytes("m.safetensors", &bytes, &device).unwrap();
+            assert_eq!(meta, meta2);
+            assert_eq!(back.backbone, kind);
+            let cut = kind.cut_stage(1);
+            let x = backbone.forward_stages(Tensor::<4>::ones([2, 3, 224, 224], &device), 0, cut);
+            let a = classifier.forward(x.clone()).into_data();
+            let b = back.forward(x).into_data();
+            a.assert_eq(&b, true);
+        }
+    }
+
+    #[test]
+    fn a_model_of_the_other_backbone_is_refused() {
+        let device = Device::flex();
+        let (_, classifier, meta) = trained(BackboneKind::EfficientNetLite0, &device);
         let bytes = to_bytes(&classifier, &meta).unwrap();
-        let (back, meta2) = from_bytes("m.safetensors", &bytes, &device).unwrap();
-        assert_eq!(meta, meta2);
-        let cut = crate::ml::classifier::cut_stage(1);
-        let x = backbone.forward_stages(Tensor::<4>::ones([2, 3, 224, 224], &device), 0, cut);
-        let a = classifier.forward(x.clone()).into_data();
-        let b = back.forward(x).into_data();
-        a.assert_eq(&b, true);
+        let (_, meta) = from_bytes("lite.safetensors", &bytes, &device).unwrap();
+        meta.check_backbone("lite.safetensors", BackboneKind::EfficientNetLite0)
+            .unwrap();
+        let err = meta
+            .check_backbone("lite.safetensors", BackboneKind::MobileNetV2)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                MlError::BackboneMismatch {
+                    model: BackboneKind::EfficientNetLite0,
+                    loaded: BackboneKind::MobileNetV2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Metadata naming one backbone over the other's classifier is never written.
+        let wrong = ModelMeta::new(BackboneKind::MobileNetV2, meta.classes.clone(), 1, Some(8));
+        assert!(to_bytes(&classifier, &wrong).is_err());
+    }
+
+    #[test]
+    fn unknown_backbones_and_other_weights_are_refused() {
+        let device = Device::flex();
+        let (_, classifier, meta) = trained(BackboneKind::MobileNetV2, &device);
+        let bytes = to_bytes(&classifier, &meta).unwrap();
+        for (field, value) in [
+            ("backbone", "torchvision/resnet50/IMAGENET1K_V2"),
+            ("weights_sha256", "0000"),
+        ] {
+            let text = serde_json::to_string(&meta).unwrap();
+            let old = match field {
+                "backbone" => meta.backbone.clone(),
+                _ => meta.weights_sha256.clone(),
+            };
+            let other = text.replace(&old, value);
+            let info = HashMap::from([
+                ("format".to_string(), FORMAT.to_string()),
+                ("whisker".to_string(), other),
+            ]);
+            let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+            let edited = safetensors::serialize(file.tensors(), Some(info)).unwrap();
+            let err = from_bytes("other.safetensors", &edited, &device).unwrap_err();
+            assert!(matches!(err, MlError::UnknownBackbone { .. }), "{err}");
+        }
     }
 
     #[test]

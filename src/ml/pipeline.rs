@@ -3,8 +3,7 @@
 //! smaller learning rate, BatchNorm in inference mode. Shared by the CLI and the web app; the
 //! caller extracts (decoding photos is platform-specific) and observes progress.
 
-use super::backbone::MobileNetV2;
-use super::backbone::mobilenet::{FEATURE_DIM, LAST_STAGE, global_pool};
+use super::backbone::{Backbone, FEATURE_DIM, global_pool};
 use super::classifier::Classifier;
 use super::error::MlError;
 use super::head::HeadConfig;
@@ -58,14 +57,14 @@ pub struct TrainOutcome {
     pub stopped: bool,
 }
 
-/// Trains a classifier on `activations` `[N, C, H, W]` of stage [`TrainSettings::cut_stage`]
-/// (see [`crate::ml::features`]) for photos with `labels`, fitting on `split.train` and
-/// validating on `split.val` (usually [`TrainSettings::split`]).
+/// Trains a classifier on `activations` `[N, C, H, W]` of stage [`TrainSettings::cut_stage`] of
+/// `backbone` (see [`crate::ml::features`]) for photos with `labels`, fitting on `split.train`
+/// and validating on `split.val` (usually [`TrainSettings::split`]).
 ///
 /// `observer` sees every step; returning `false` stops training, keeping the best epoch so far.
 /// It is async so a browser caller can yield to the event loop there.
 pub async fn fit(
-    backbone: &MobileNetV2,
+    backbone: &Backbone,
     activations: Tensor<4>,
     labels: &[usize],
     classes: usize,
@@ -74,6 +73,14 @@ pub async fn fit(
     observer: &mut impl AsyncFnMut(Progress) -> bool,
 ) -> Result<TrainOutcome, MlError> {
     settings.validate()?;
+    let most = backbone.kind().max_fine_tune_blocks();
+    if settings.fine_tune_blocks > most {
+        return Err(MlError::BadSetting(format!(
+            "at most {most} blocks of {} can be fine-tuned, not {}",
+            backbone.kind(),
+            settings.fine_tune_blocks
+        )));
+    }
     let n = labels.len();
     let fine_tune = settings.fine_tune_blocks;
 
@@ -82,15 +89,18 @@ pub async fn fit(
     let pooled = if fine_tune == 0 {
         activations.clone()
     } else {
-        let from = settings.cut_stage() + 1;
+        let kind = backbone.kind();
+        let from = kind.cut_stage(fine_tune) + 1;
         let mut rows = Vec::new();
         for start in (0..n).step_by(32) {
             let end = (start + 32).min(n);
             let chunk = activations.clone().narrow(0, start, end - start);
             // [B, C_cut, H, W] -> [B, 1280]
-            rows.push(global_pool(
-                backbone.forward_stages(chunk, from, LAST_STAGE),
-            ));
+            rows.push(global_pool(backbone.forward_stages(
+                chunk,
+                from,
+                kind.last_stage(),
+            )));
         }
         Tensor::cat(rows, 0).reshape([n, FEATURE_DIM, 1, 1])
     };
@@ -170,7 +180,7 @@ pub async fn fit(
 
 /// What both training runs (held-out and refit) share.
 struct PhaseData<'a> {
-    backbone: &'a MobileNetV2,
+    backbone: &'a Backbone,
     /// `[N, 1280, 1, 1]` pooled features for the head phase.
     pooled: Tensor<4>,
     /// `[N, C, H, W]` cut-stage activations for fine-tuning.
@@ -200,11 +210,7 @@ async fn train_phases(
     let head = HeadConfig::new(FEATURE_DIM, data.classes)
         .with_hidden(settings.hidden)
         .init(&mut Rng::new(settings.seed), &device);
-    let start = Classifier {
-        blocks: Vec::new(),
-        last: None,
-        head,
-    };
+    let start = Classifier::head_only(data.backbone.kind(), head);
     let trainer = Trainer::new(
         start,
         data.pooled.clone(),

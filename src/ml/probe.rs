@@ -132,11 +132,9 @@ async fn train(
     let head = HeadConfig::new(width, classes)
         .with_hidden(settings.hidden)
         .init(&mut Rng::new(settings.seed), &x.device());
-    let start = Classifier {
-        blocks: Vec::new(),
-        last: None,
-        head,
-    };
+    // A head alone: it is only evaluated on these features, never saved nor run on a backbone's
+    // activations, so the backbone it names does not matter.
+    let start = Classifier::head_only(Default::default(), head);
     let mut trainer = Trainer::new(
         start,
         x.clone(),
@@ -170,8 +168,8 @@ async fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::backbone::MobileNetV2Config;
     use crate::ml::backbone::mobilenet::FEATURE_DIM;
+    use crate::ml::backbone::{Backbone, BackboneKind};
     use crate::ml::pipeline::fit;
 
     /// Two classes of `width`-d features that differ in their first value.
@@ -215,7 +213,7 @@ mod tests {
             &mut async |_| true,
         ))
         .unwrap();
-        let backbone = MobileNetV2Config::new().init(&device);
+        let backbone = Backbone::init(BackboneKind::MobileNetV2, &device);
         let x = stack_pooled(&rows, &device).unwrap();
         let theirs = crate::block_on(fit(
             &backbone,

@@ -6,8 +6,7 @@
 //! browser engine can serve a prediction or forget a photo while a training run is waiting for its
 //! next step. A second training run while one is going on is refused ([`SessionError::Busy`]).
 
-use super::backbone::MobileNetV2;
-use super::backbone::mobilenet::LAST_STAGE;
+use super::backbone::{Backbone, BackboneKind};
 use super::classifier::Classifier;
 use super::error::MlError;
 use super::features::{FeatureCache, cached_shape, extract};
@@ -115,7 +114,7 @@ pub struct TrainedModel {
 /// One backbone on one device, the feature cache of the photos it has seen, and the model.
 pub struct Session {
     device: Device,
-    backbone: MobileNetV2,
+    backbone: Backbone,
     source: BackboneSource,
     extract_batch: usize,
     pause: Pause,
@@ -138,18 +137,19 @@ impl Session {
     /// pass (1 keeps each step short in a browser; 16 is the most WebGPU's default buffer limit
     /// allows, see [`crate::ml::features::EXTRACT_BATCH`]).
     pub fn new(
-        backbone: MobileNetV2,
+        backbone: Backbone,
         source: BackboneSource,
         device: Device,
         extract_batch: usize,
     ) -> Self {
+        let kind = backbone.kind();
         Self {
             device,
             backbone,
             source,
             extract_batch: extract_batch.max(1),
             pause: Rc::new(|| Box::pin(std::future::ready(()))),
-            cache: RefCell::new(FeatureCache::new(LAST_STAGE)),
+            cache: RefCell::new(FeatureCache::new(kind, kind.last_stage())),
             model: RefCell::new(None),
             training: Cell::new(false),
         }
@@ -159,6 +159,11 @@ impl Session {
     pub fn with_pause(mut self, pause: Pause) -> Self {
         self.pause = pause;
         self
+    }
+
+    /// Which backbone the session runs.
+    pub fn backbone_kind(&self) -> BackboneKind {
+        self.backbone.kind()
     }
 
     /// The device everything runs on.
@@ -189,9 +194,12 @@ impl Session {
     /// A first pass through the network and a tiny training run, so kernels (WebGPU) and
     /// functions (V8 compiles wasm lazily) are compiled before a user waits on them.
     pub async fn warm_up(&self) -> Result<(), MlError> {
+        let kind = self.backbone.kind();
         let zeros = vec![0f32; 3 * 224 * 224];
-        self.extract_inputs(&[zeros.as_slice()], LAST_STAGE).await?;
-        let features = Tensor::<4>::zeros([2, cached_shape(LAST_STAGE)[0], 1, 1], &self.device);
+        self.extract_inputs(&[zeros.as_slice()], kind.last_stage())
+            .await?;
+        let width = cached_shape(kind, kind.last_stage())[0];
+        let features = Tensor::<4>::zeros([2, width, 1, 1], &self.device);
         let mut settings = TrainSettings {
             refit: false,
             ..TrainSettings::default()
@@ -266,7 +274,7 @@ impl Session {
         let ids: Vec<PhotoId> = photos.iter().map(|p| p.id).collect();
         let labels: Vec<usize> = photos.iter().map(|p| p.label).collect();
         let started = Instant::now();
-        let stage = settings.cut_stage();
+        let stage = settings.cut_stage(self.backbone.kind());
         let extracted = self.fill_cache(&ids, stage, load, observer).await?;
         let extract_seconds = started.elapsed().as_secs_f64();
 
@@ -314,8 +322,9 @@ impl Session {
         load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
         observer: &mut impl AsyncFnMut(Progress) -> bool,
     ) -> Result<usize, SessionError<P>> {
-        if self.cache.borrow().stage() != stage {
-            *self.cache.borrow_mut() = FeatureCache::new(stage);
+        let kind = self.backbone.kind();
+        if !self.cache.borrow().holds(kind, stage) {
+            *self.cache.borrow_mut() = FeatureCache::new(kind, stage);
         }
         let missing: Vec<PhotoId> = {
             let cache = self.cache.borrow();
@@ -362,7 +371,7 @@ impl Session {
         let model = self.model().ok_or(SessionError::NoModel)?;
         let stage = model.classifier.input_stage();
         let features = self.extract_inputs(inputs, stage).await?;
-        let [c, h, w] = cached_shape(stage);
+        let [c, h, w] = cached_shape(self.backbone.kind(), stage);
         let flat: Vec<f32> = features.into_iter().flatten().collect();
         // [N, C, H, W] -> [N, classes]
         let x =
@@ -375,6 +384,7 @@ impl Session {
     pub fn export_model<P>(&self) -> Result<Vec<u8>, SessionError<P>> {
         let model = self.model().ok_or(SessionError::NoModel)?;
         let mut meta = ModelMeta::new(
+            self.backbone.kind(),
             model.classes.clone(),
             model.classifier.fine_tune_blocks(),
             model.classifier.head.hidden_units(),
@@ -389,6 +399,7 @@ impl Session {
     /// trained on this session's backbone.
     pub fn import_model<P>(&self, name: &str, bytes: &[u8]) -> Result<ModelMeta, SessionError<P>> {
         let (classifier, meta) = model_file::from_bytes(name, bytes, &self.device)?;
+        meta.check_backbone(name, self.backbone.kind())?;
         let expected = match self.source {
             BackboneSource::Pretrained => None,
             BackboneSource::Random { seed } => Some(seed),
@@ -411,13 +422,12 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::backbone::MobileNetV2Config;
     use std::convert::Infallible;
 
     /// A tiny, fast session: a random network, photos made of two distinct patterns.
     fn session() -> Session {
         let device = Device::flex();
-        let backbone = crate::ml::weights::random_backbone(7, &device);
+        let backbone = crate::ml::weights::random_backbone(BackboneKind::MobileNetV2, 7, &device);
         Session::new(backbone, BackboneSource::Random { seed: 7 }, device, 4)
     }
 
@@ -668,7 +678,7 @@ mod tests {
         // A model trained on the random backbone does not open on the pretrained one.
         let device = Device::flex();
         let pretrained = Session::new(
-            MobileNetV2Config::new().init(&device),
+            Backbone::init(BackboneKind::MobileNetV2, &device),
             BackboneSource::Pretrained,
             device,
             1,

@@ -2,7 +2,8 @@
 //! settings a run uses ([`TrainSettings`]). Every default lives here, once, for the CLI and the
 //! web page alike.
 
-use super::classifier::{MAX_FINE_TUNE_BLOCKS, cut_stage};
+use super::backbone::BackboneKind;
+use super::classifier::MAX_FINE_TUNE_BLOCKS;
 use super::error::MlError;
 use super::trainer::PhaseConfig;
 use crate::core::dataset::{Split, stratified_split};
@@ -153,9 +154,9 @@ impl TrainSettings {
         stratified_split(labels, self.val_share, self.seed)
     }
 
-    /// The backbone stage whose activations must be extracted and cached.
-    pub fn cut_stage(&self) -> usize {
-        cut_stage(self.fine_tune_blocks)
+    /// The stage of `backbone` whose activations must be extracted and cached.
+    pub fn cut_stage(&self, backbone: BackboneKind) -> usize {
+        backbone.cut_stage(self.fine_tune_blocks)
     }
 
     /// Whether this run refits on all photos after validating.

@@ -337,6 +337,7 @@ mod tests {
             head: HeadConfig::new(8, 2)
                 .with_hidden(hidden)
                 .init(&mut Rng::new(1), device),
+            backbone: Default::default(),
         }
     }
 

@@ -1,26 +1,15 @@
-//! Backbone weights: torchvision's `.pth` (native converter only) and our burnpack records.
+//! Backbone weights: PyTorch's `.pth` state dicts (native converter only) and our burnpack
+//! records.
 //!
-//! The records are made once by `whisker-convert` and shipped as static files: an f32 one for
-//! native use and an f16 one (half the bytes) for the browser. BatchNorm stays f32 in both.
+//! The records are made once per backbone by `whisker-convert` and shipped as static files: an
+//! f32 one for native use and an f16 one (half the bytes) for the browser. BatchNorm stays f32 in
+//! both. What each backbone's files are called and where they come from is in [`BackboneKind`].
 
-use super::backbone::{MobileNetV2, MobileNetV2Config};
+use super::backbone::{Backbone, BackboneKind};
 use super::error::MlError;
 use burn::prelude::*;
-use burn::store::{ApplyResult, BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot};
+use burn::store::{ApplyResult, BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot, ModuleStore};
 use burn::tensor::Bytes;
-
-/// Identifies the pretrained backbone in model files.
-pub const BACKBONE_ID: &str = "torchvision/mobilenet_v2/IMAGENET1K_V1";
-/// sha256 of torchvision's `mobilenet_v2-b0353104.pth`, the source of every record.
-pub const TORCHVISION_SHA256: &str =
-    "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889";
-/// Default file name of the f32 record, in `static/models/`.
-pub const RECORD_F32: &str = "mobilenet_v2.f32.bpk";
-/// Default file name of the f16 record, in `static/models/`.
-pub const RECORD_F16: &str = "mobilenet_v2.f16.bpk";
-/// Parameters and buffers of MobileNetV2 with its classifier, as torchvision counts state-dict
-/// entries minus the 52 `num_batches_tracked` counters.
-pub const TENSOR_COUNT: usize = 262;
 
 /// Storage precision of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,76 +68,157 @@ pub fn torchvision_key_patterns() -> Vec<(String, String)> {
     p
 }
 
-/// Loads torchvision's MobileNetV2 state dict (`.pth`) through burn-store's PyTorch reader.
+/// Regex rules mapping the state-dict keys of `efficientnet-lite-pytorch` (lukemelas's
+/// EfficientNet-PyTorch layout) onto our module tree.
+///
+/// Theirs: `_conv_stem` + `_bn0` stem, `_blocks.{i}` with `_expand_conv`/`_bn0`,
+/// `_depthwise_conv`/`_bn1`, `_project_conv`/`_bn2`, then `_conv_head` + `_bn1` and `_fc`. Ours:
+/// `stem`, `blocks.{i}.{expand,depthwise,project}`, `last`, `classifier`. Anchored, so the
+/// network's `_bn0`/`_bn1` never match a block's.
+pub fn efficientnet_lite_key_patterns() -> Vec<(String, String)> {
+    [
+        (r"^_conv_stem\.(.+)$", "stem.conv.$1"),
+        (r"^_bn0\.(.+)$", "stem.norm.$1"),
+        (
+            r"^_blocks\.(\d+)\._expand_conv\.(.+)$",
+            "blocks.$1.expand.conv.$2",
+        ),
+        (r"^_blocks\.(\d+)\._bn0\.(.+)$", "blocks.$1.expand.norm.$2"),
+        (
+            r"^_blocks\.(\d+)\._depthwise_conv\.(.+)$",
+            "blocks.$1.depthwise.conv.$2",
+        ),
+        (
+            r"^_blocks\.(\d+)\._bn1\.(.+)$",
+            "blocks.$1.depthwise.norm.$2",
+        ),
+        (
+            r"^_blocks\.(\d+)\._project_conv\.(.+)$",
+            "blocks.$1.project.conv.$2",
+        ),
+        (r"^_blocks\.(\d+)\._bn2\.(.+)$", "blocks.$1.project.norm.$2"),
+        (r"^_conv_head\.(.+)$", "last.conv.$1"),
+        (r"^_bn1\.(.+)$", "last.norm.$1"),
+        (r"^_fc\.(.+)$", "classifier.$1"),
+    ]
+    .into_iter()
+    .map(|(from, to)| (from.to_string(), to.to_string()))
+    .collect()
+}
+
+/// The key rules for `kind`'s PyTorch state dict.
+pub fn pytorch_key_patterns(kind: BackboneKind) -> Vec<(String, String)> {
+    match kind {
+        BackboneKind::MobileNetV2 => torchvision_key_patterns(),
+        BackboneKind::EfficientNetLite0 => efficientnet_lite_key_patterns(),
+    }
+}
+
+/// Loads `kind`'s PyTorch state dict (`.pth`, [`BackboneKind::source_file`]) through
+/// burn-store's PyTorch reader. Every tensor of the network must be in it, and nothing else.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn load_torchvision(path: &std::path::Path, device: &Device) -> Result<MobileNetV2, MlError> {
+pub fn load_pytorch(
+    kind: BackboneKind,
+    path: &std::path::Path,
+    device: &Device,
+) -> Result<Backbone, MlError> {
     use burn::store::{KeyRemapper, PytorchStore};
     let name = path.display().to_string();
-    let remapper = KeyRemapper::from_patterns(torchvision_key_patterns())
+    let remapper = KeyRemapper::from_patterns(pytorch_key_patterns(kind))
         .map_err(|e| MlError::weights(&name, e.to_string()))?;
     let mut store = PytorchStore::from_file(path)
         .remap(remapper)
         .map_indices_contiguous(false)
         .allow_partial(true);
-    let mut model = MobileNetV2Config::new().init(device);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| MlError::weights(&name, e))?;
-    check_complete(&name, &result)?;
+    load_from_store(kind, &name, &mut store, device)
+}
+
+/// Builds a `kind` skeleton and loads `store` into it, checking the load is complete.
+fn load_from_store<S: ModuleStore>(
+    kind: BackboneKind,
+    name: &str,
+    store: &mut S,
+    device: &Device,
+) -> Result<Backbone, MlError> {
+    let mut model = Backbone::init(kind, device);
+    let result = match &mut model {
+        Backbone::MobileNetV2(net) => net.load_from(store),
+        Backbone::EfficientNetLite0(net) => net.load_from(store),
+    }
+    .map_err(|e| {
+        // burn lists every mismatching tensor: the start says enough.
+        let mut reason = e.to_string();
+        if reason.len() > 300 {
+            let end = reason.floor_char_boundary(300);
+            reason.truncate(end);
+            reason.push('…');
+        }
+        MlError::weights(name, format!("not a record of {kind}: {reason}"))
+    })?;
+    check_complete(kind, name, &result)?;
     Ok(model)
 }
 
-/// Serialises the network as a burnpack record in memory.
-pub fn record_bytes(model: &MobileNetV2, precision: Precision) -> Result<Vec<u8>, MlError> {
+/// Serialises the network as a burnpack record in memory (the network's own tensors only: a
+/// record does not say which kind it is, the file name does).
+pub fn record_bytes(model: &Backbone, precision: Precision) -> Result<Vec<u8>, MlError> {
     let mut store = BurnpackStore::from_bytes(None);
     if precision == Precision::F16 {
         store = store.with_to_adapter(HalfPrecisionAdapter::new());
     }
-    model
-        .save_into(&mut store)
-        .map_err(|e| MlError::weights("record", e))?;
+    match model {
+        Backbone::MobileNetV2(net) => net.save_into(&mut store),
+        Backbone::EfficientNetLite0(net) => net.save_into(&mut store),
+    }
+    .map_err(|e| MlError::weights("record", e))?;
     let bytes = store
         .get_bytes()
         .map_err(|e| MlError::weights("record", e))?;
     Ok(bytes.to_vec())
 }
 
-/// Builds the pretrained backbone from a burnpack record's bytes (f32 or f16; f16 is detected by
-/// the caller's `precision`). Every tensor of the network must be in the record.
+/// Builds the pretrained `kind` backbone from a burnpack record's bytes (f32 or f16, as the
+/// caller's `precision` says). Every tensor of the network must be in the record, and nothing
+/// else: a record of the other backbone is an error.
 pub fn load_record(
+    kind: BackboneKind,
     name: &str,
     bytes: Vec<u8>,
     precision: Precision,
     device: &Device,
-) -> Result<MobileNetV2, MlError> {
+) -> Result<Backbone, MlError> {
     let mut store =
         BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes))).allow_partial(true);
     if precision == Precision::F16 {
         store = store.with_from_adapter(HalfPrecisionAdapter::new());
     }
-    let mut model = MobileNetV2Config::new().init(device);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| MlError::weights(name, e))?;
-    check_complete(name, &result)?;
-    Ok(model)
+    load_from_store(kind, name, &mut store, device)
 }
 
-/// A randomly initialised backbone, the same for a given seed on every platform: the baseline
-/// that shows how much the pretrained weights help (positive or negative transfer).
+/// A randomly initialised `kind` backbone, the same for a given seed on every platform: the
+/// baseline that shows how much the pretrained weights help (positive or negative transfer).
 ///
 /// Convolutions are Kaiming-normal in `fan_in` mode (per group), BatchNorm is identity (running
 /// mean 0, variance 1), the classifier normal with std 0.01. torchvision's own `fan_out` mode
 /// relies on BatchNorm in training mode to rescale: with inference-mode BatchNorm its depthwise
 /// layers shrink activations by their channel count each, and the features vanish to zero by
 /// stage 10, which would make the baseline meaningless. `fan_in` keeps their scale.
-pub fn random_backbone(seed: u64, device: &Device) -> MobileNetV2 {
+pub fn random_backbone(kind: BackboneKind, seed: u64, device: &Device) -> Backbone {
+    let mut model = Backbone::init(kind, device);
+    match &mut model {
+        Backbone::MobileNetV2(net) => randomise(net, seed),
+        Backbone::EfficientNetLite0(net) => randomise(net, seed),
+    }
+    model
+}
+
+/// Draws `net`'s convolution and classifier weights as [`random_backbone`] says.
+fn randomise(net: &mut impl ModuleSnapshot, seed: u64) {
     use crate::core::rng::Rng;
     use burn::store::bridge;
     use burn::tensor::TensorData;
-    let mut model = MobileNetV2Config::new().init(device);
     let mut rng = Rng::new(seed);
-    let tensors = model
+    let tensors = net
         .collect(None, None, false)
         .into_iter()
         .filter(|t| t.name.ends_with("conv.weight") || t.name == "classifier.weight")
@@ -164,9 +234,8 @@ pub fn random_backbone(seed: u64, device: &Device) -> MobileNetV2 {
             bridge::from_data(TensorData::new(values, shape), t.name, None)
         })
         .collect();
-    let result = model.apply(tensors, None, None, false);
+    let result = net.apply(tensors, None, None, false);
     debug_assert!(result.errors.is_empty(), "{result:?}");
-    model
 }
 
 /// Precision of a record, from its file name (`*.f16.bpk` is half precision).
@@ -178,17 +247,21 @@ pub fn precision_of(name: &str) -> Precision {
     }
 }
 
-/// Reads a record file (native).
+/// Reads a `kind` record file (native); its precision comes from its name.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn load_record_file(path: &std::path::Path, device: &Device) -> Result<MobileNetV2, MlError> {
+pub fn load_record_file(
+    kind: BackboneKind,
+    path: &std::path::Path,
+    device: &Device,
+) -> Result<Backbone, MlError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| MlError::weights(&name, e))?;
     let precision = precision_of(&name);
-    load_record(&name, bytes, precision, device)
+    load_record(kind, &name, bytes, precision, device)
 }
 
 /// Missing tensors or shape errors mean the record is not this network: never run half-loaded.
-fn check_complete(name: &str, result: &ApplyResult) -> Result<(), MlError> {
+fn check_complete(kind: BackboneKind, name: &str, result: &ApplyResult) -> Result<(), MlError> {
     if let Some(e) = result.errors.first() {
         return Err(MlError::weights(name, format!("{e:?}")));
     }
@@ -202,25 +275,29 @@ fn check_complete(name: &str, result: &ApplyResult) -> Result<(), MlError> {
         return Err(MlError::weights(
             name,
             format!(
-                "{} tensors missing (first: {}); not a MobileNetV2 record",
+                "{} tensors missing (first: {}); not a record of {kind}",
                 result.missing.len(),
                 first.join(", ")
             ),
         ));
     }
-    // torchvision's BatchNorm `num_batches_tracked` counters have no burn counterpart.
+    // PyTorch's BatchNorm `num_batches_tracked` counters have no burn counterpart.
     if let Some(u) = result
         .unused
         .iter()
         .find(|u| !u.ends_with("num_batches_tracked"))
     {
-        return Err(MlError::weights(name, format!("unexpected tensor {u}")));
+        return Err(MlError::weights(
+            name,
+            format!("unexpected tensor {u}; not a record of {kind}"),
+        ));
     }
-    if result.applied.len() != TENSOR_COUNT {
+    let expected = kind.tensor_count();
+    if result.applied.len() != expected {
         return Err(MlError::weights(
             name,
             format!(
-                "{} tensors applied, expected {TENSOR_COUNT}",
+                "{} tensors applied, expected {expected}",
                 result.applied.len()
             ),
         ));
@@ -236,29 +313,55 @@ mod tests {
     fn patterns_cover_every_stage() {
         let p = torchvision_key_patterns();
         assert_eq!(p.len(), 5 + 4 + 16 * 6);
-        let remap = burn::store::KeyRemapper::from_patterns(p).unwrap();
-        let _ = remap;
+        for kind in BackboneKind::ALL {
+            burn::store::KeyRemapper::from_patterns(pytorch_key_patterns(kind)).unwrap();
+        }
     }
 
     #[test]
     fn record_round_trip_in_memory() {
         let device = Device::flex();
-        let net = MobileNetV2Config::new().init(&device);
-        let bytes = record_bytes(&net, Precision::F32).unwrap();
-        let back = load_record("mem", bytes, Precision::F32, &device).unwrap();
-        let x = Tensor::<4>::ones([1, 3, 224, 224], &device);
-        let a = net.features(x.clone()).into_data();
-        let b = back.features(x).into_data();
-        a.assert_eq(&b, true);
+        for kind in BackboneKind::ALL {
+            let net = random_backbone(kind, 3, &device);
+            let bytes = record_bytes(&net, Precision::F32).unwrap();
+            let back = load_record(kind, "mem", bytes, Precision::F32, &device).unwrap();
+            assert_eq!(back.kind(), kind);
+            let x = Tensor::<4>::ones([1, 3, 224, 224], &device);
+            let a = net.features(x.clone()).into_data();
+            let b = back.features(x).into_data();
+            a.assert_eq(&b, true);
+        }
+    }
+
+    /// A record of one backbone never loads as the other.
+    #[test]
+    fn record_of_the_other_backbone_is_refused() {
+        let device = Device::flex();
+        let mobilenet = Backbone::init(BackboneKind::MobileNetV2, &device);
+        let bytes = record_bytes(&mobilenet, Precision::F32).unwrap();
+        let err = load_record(
+            BackboneKind::EfficientNetLite0,
+            "mobilenet_v2.f32.bpk",
+            bytes,
+            Precision::F32,
+            &device,
+        )
+        .unwrap_err();
+        assert!(matches!(err, MlError::Weights { .. }), "{err}");
     }
 
     #[test]
     fn random_backbone_is_seeded() {
         let device = Device::flex();
         let x = Tensor::<4>::ones([1, 3, 224, 224], &device);
-        let a = random_backbone(1, &device).features(x.clone()).into_data();
-        let b = random_backbone(1, &device).features(x.clone()).into_data();
-        let c = random_backbone(2, &device).features(x).into_data();
+        let kind = BackboneKind::MobileNetV2;
+        let a = random_backbone(kind, 1, &device)
+            .features(x.clone())
+            .into_data();
+        let b = random_backbone(kind, 1, &device)
+            .features(x.clone())
+            .into_data();
+        let c = random_backbone(kind, 2, &device).features(x).into_data();
         a.assert_eq(&b, true);
         assert_ne!(a, c);
     }
@@ -267,34 +370,38 @@ mod tests {
     #[test]
     fn random_backbone_features_do_not_vanish() {
         let device = Device::flex();
-        let net = random_backbone(42, &device);
         let x = Tensor::<4>::random(
             [2, 3, 224, 224],
             burn::tensor::Distribution::Normal(0.0, 1.0),
             &device,
         );
-        let f = net
-            .features(x)
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .unwrap();
-        let (a, b) = f.split_at(1280);
-        let diff = a.iter().zip(b).map(|(p, q)| (p - q).abs()).sum::<f32>() / 1280.0;
-        assert!(
-            diff > 0.01,
-            "features of different inputs differ by only {diff}"
-        );
+        for kind in BackboneKind::ALL {
+            let f = random_backbone(kind, 42, &device)
+                .features(x.clone())
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap();
+            let (a, b) = f.split_at(1280);
+            let diff = a.iter().zip(b).map(|(p, q)| (p - q).abs()).sum::<f32>() / 1280.0;
+            assert!(
+                diff > 0.01,
+                "{kind}: features of different inputs differ by only {diff}"
+            );
+        }
     }
 
     #[test]
     fn garbage_record_is_an_error() {
         let device = Device::flex();
-        let err = load_record(
-            "junk.bpk",
-            b"not a record".to_vec(),
-            Precision::F32,
-            &device,
-        );
-        assert!(err.is_err());
+        for kind in BackboneKind::ALL {
+            let err = load_record(
+                kind,
+                "junk.bpk",
+                b"not a record".to_vec(),
+                Precision::F32,
+                &device,
+            );
+            assert!(err.is_err());
+        }
     }
 }

@@ -1,8 +1,45 @@
-//! `Conv2d -> BatchNorm -> ReLU6`, torchvision's `Conv2dNormActivation` as MobileNetV2 uses it.
+//! `Conv2d -> BatchNorm -> ReLU6`: torchvision's `Conv2dNormActivation` as MobileNetV2 uses it,
+//! and the same triple in EfficientNet-Lite (which pads like TensorFlow and uses another epsilon).
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
+use burn::tensor::ops::PadMode;
+use serde::{Deserialize, Serialize};
+
+/// Where a convolution's zero padding goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Padding {
+    /// `(k - 1) / 2` pixels on every side, as PyTorch layers are configured (torchvision).
+    #[default]
+    Symmetric,
+    /// TensorFlow's `"SAME"`: the output side is `ceil(input / stride)`, and an odd total padding
+    /// puts the extra pixel after (bottom, right). EfficientNet-Lite was trained in TensorFlow with
+    /// it: at stride 2 on an even side, a 3x3 kernel gets 0 pixels before and 1 after, a 5x5 one 1
+    /// before and 2 after. At stride 1 with an odd kernel it is the same as `Symmetric`.
+    TfSame,
+}
+
+impl Padding {
+    /// Pixels `(before, after)` along one axis of `size` pixels, for a `kernel` at `stride`.
+    pub fn amounts(self, size: usize, kernel: usize, stride: usize) -> (usize, usize) {
+        match self {
+            Padding::Symmetric => ((kernel - 1) / 2, (kernel - 1) / 2),
+            Padding::TfSame => {
+                // TensorFlow's `get_windowed_output_size` for "SAME".
+                let out = size.div_ceil(stride);
+                let total = ((out - 1) * stride + kernel).saturating_sub(size);
+                (total / 2, total - total / 2)
+            }
+        }
+    }
+
+    /// Whether the padding can be lopsided, so the input must be padded before an unpadded
+    /// convolution (burn's convolutions pad both sides alike on every backend).
+    fn is_explicit(self, stride: usize) -> bool {
+        self == Padding::TfSame && stride > 1
+    }
+}
 
 /// Convolution without bias, batch normalisation, then ReLU6 (unless `activation` is false).
 #[derive(Module, Debug)]
@@ -13,6 +50,9 @@ pub struct ConvNorm {
     pub norm: BatchNorm,
     /// Whether ReLU6 follows (false for the inverted residual's linear bottleneck).
     pub activation: bool,
+    /// How the input is padded; lopsided (TensorFlow) padding is applied before `conv`.
+    #[module(skip)]
+    pub padding: Padding,
 }
 
 /// Shape of a [`ConvNorm`].
@@ -22,7 +62,7 @@ pub struct ConvNormConfig {
     pub channels_in: usize,
     /// Output channels.
     pub channels_out: usize,
-    /// Square kernel side (1 or 3).
+    /// Square kernel side (1, 3 or 5).
     #[config(default = 3)]
     pub kernel: usize,
     /// Stride (1 or 2).
@@ -34,39 +74,66 @@ pub struct ConvNormConfig {
     /// ReLU6 after the normalisation.
     #[config(default = true)]
     pub activation: bool,
+    /// Where the zero padding goes.
+    #[config(default = "Padding::Symmetric")]
+    pub padding: Padding,
+    /// BatchNorm's epsilon: PyTorch's default 1e-5 (torchvision); EfficientNet uses 1e-3.
+    #[config(default = 1e-5)]
+    pub epsilon: f64,
 }
 
 impl ConvNormConfig {
     /// Builds the block with randomly initialised weights on `device`.
     pub fn init(&self, device: &Device) -> ConvNorm {
-        // torchvision pads `(k - 1) / 2` on each side.
-        let pad = (self.kernel - 1) / 2;
+        let conv_padding = if self.padding.is_explicit(self.stride) {
+            PaddingConfig2d::Valid
+        } else {
+            let pad = (self.kernel - 1) / 2;
+            PaddingConfig2d::Explicit(pad, pad, pad, pad)
+        };
         let conv = Conv2dConfig::new(
             [self.channels_in, self.channels_out],
             [self.kernel, self.kernel],
         )
         .with_stride([self.stride, self.stride])
         .with_groups(self.groups)
-        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .with_padding(conv_padding)
         .with_bias(false)
         .init(device);
-        // torchvision's BatchNorm2d defaults: eps 1e-5.
         let norm = BatchNormConfig::new(self.channels_out)
-            .with_epsilon(1e-5)
+            .with_epsilon(self.epsilon)
             .init(device);
         ConvNorm {
             conv,
             norm,
             activation: self.activation,
+            padding: self.padding,
         }
     }
 }
 
 impl ConvNorm {
-    /// `[B, C_in, H, W] -> [B, C_out, H / stride, W / stride]`
+    /// `[B, C_in, H, W] -> [B, C_out, ceil(H / stride), ceil(W / stride)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.norm.forward(self.conv.forward(x));
+        let x = self.norm.forward(self.convolve(x));
         if self.activation { relu6(x) } else { x }
+    }
+
+    /// The padded convolution alone, before normalisation:
+    /// `[B, C_in, H, W] -> [B, C_out, ceil(H / stride), ceil(W / stride)]`.
+    pub fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
+        let [stride, _] = self.conv.stride;
+        let x = if self.padding.is_explicit(stride) {
+            let [_, _, h, w] = x.dims();
+            let [kernel, _] = self.conv.kernel_size;
+            let (top, bottom) = self.padding.amounts(h, kernel, stride);
+            let (left, right) = self.padding.amounts(w, kernel, stride);
+            // [B, C, H, W] -> [B, C, H + top + bottom, W + left + right]
+            x.pad((left, right, top, bottom), PadMode::Constant(0.0))
+        } else {
+            x
+        };
+        self.conv.forward(x)
     }
 
     /// Keeps batch normalisation in inference mode (running statistics, never updated) even on
@@ -80,4 +147,53 @@ impl ConvNorm {
 /// `min(max(x, 0), 6)`, elementwise.
 pub fn relu6(x: Tensor<4>) -> Tensor<4> {
     x.clamp(0.0, 6.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    #[test]
+    fn tf_same_amounts_at_224() {
+        // The facts a port of EfficientNet-Lite depends on (see the module docs).
+        assert_eq!(Padding::TfSame.amounts(224, 3, 2), (0, 1));
+        assert_eq!(Padding::TfSame.amounts(112, 5, 2), (1, 2));
+        assert_eq!(Padding::TfSame.amounts(14, 5, 1), (2, 2));
+        assert_eq!(Padding::TfSame.amounts(7, 1, 1), (0, 0));
+        // Odd sides: TensorFlow pads less at stride 2.
+        assert_eq!(Padding::TfSame.amounts(7, 3, 2), (1, 1));
+        assert_eq!(Padding::Symmetric.amounts(224, 3, 2), (1, 1));
+    }
+
+    /// A 3x3 stride-2 convolution summing its window, on a ramp: with TensorFlow padding the
+    /// first output sees rows/columns 0..=2 and the last one the zero row/column after the end.
+    #[test]
+    fn tf_same_pads_after_not_before() {
+        let device = Device::flex();
+        let mut block = ConvNormConfig::new(1, 1)
+            .with_stride(2)
+            .with_activation(false)
+            .with_padding(Padding::TfSame)
+            .init(&device);
+        block.conv.weight = burn::module::Param::from_tensor(Tensor::ones([1, 1, 3, 3], &device));
+        let x: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(x, [1, 1, 4, 4]), &device);
+        let y = block
+            .forward(x)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        // BatchNorm at init: mean 0, var 1, so y = sum / sqrt(1 + 1e-5).
+        let scale = (1.0f32 + 1e-5).sqrt();
+        let sums = [
+            0. + 1. + 2. + 4. + 5. + 6. + 8. + 9. + 10.,
+            2. + 3. + 6. + 7. + 10. + 11.,
+            8. + 9. + 10. + 12. + 13. + 14.,
+            10. + 11. + 14. + 15.,
+        ];
+        for (got, sum) in y.iter().zip(sums) {
+            assert!((got - sum / scale).abs() < 1e-4, "{y:?}");
+        }
+    }
 }

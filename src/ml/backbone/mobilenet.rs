@@ -7,6 +7,7 @@
 //! so "features up to stage k" means the output of `features[..=k]`.
 
 use super::conv_norm::{ConvNorm, ConvNormConfig};
+use super::global_pool;
 use super::inverted_residual::{InvertedResidual, InvertedResidualConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -16,7 +17,7 @@ pub const STAGES: usize = 19;
 /// Index of the last stage, whose pooled output is the 1280-d feature vector.
 pub const LAST_STAGE: usize = STAGES - 1;
 /// Width of the pooled feature vector.
-pub const FEATURE_DIM: usize = 1280;
+pub const FEATURE_DIM: usize = super::FEATURE_DIM;
 
 /// torchvision's inverted residual settings: expansion `t`, channels `c`, repeats `n`, stride `s`.
 const SETTINGS: [(usize, usize, usize, usize); 7] = [
@@ -147,12 +148,6 @@ impl MobileNetV2 {
             classifier: self.classifier,
         }
     }
-}
-
-/// Mean over the spatial axes: `[B, C, H, W] -> [B, C]`.
-pub fn global_pool(x: Tensor<4>) -> Tensor<2> {
-    let [b, c, _, _] = x.dims();
-    x.mean_dim(3).mean_dim(2).reshape([b, c])
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! a warm-up pass so its kernels are compiled before the user waits on them.
 
 use super::backend::{extract_batch, start_backend};
+use crate::ml::backbone::BackboneKind;
 use crate::ml::session::{BackboneSource, Session};
-use crate::ml::weights::{Precision, RECORD_F16, load_record};
+use crate::ml::weights::{Precision, load_record};
 use crate::web::glue::js::now_ms;
 use crate::web::glue::yield_now::yield_now;
 use crate::web::protocol::{BackendInfo, BackendRequest, LoadError, LoadStep};
@@ -25,8 +26,10 @@ pub async fn load_session(
     let bytes = weights.await;
     on_step(LoadStep::Building);
     yield_now().await;
+    let kind = BackboneKind::MobileNetV2;
+    let name = kind.record_file(Precision::F16);
     let backbone =
-        load_record(RECORD_F16, bytes, Precision::F16, &device).map_err(LoadError::Weights)?;
+        load_record(kind, name, bytes, Precision::F16, &device).map_err(LoadError::Weights)?;
     let session = Session::new(
         backbone,
         BackboneSource::Pretrained,

@@ -6,10 +6,11 @@ use super::client::client;
 use super::ids;
 use super::state::*;
 use super::words;
+use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::{Phase, Progress};
 use crate::ml::session::SessionError;
 use crate::ml::settings::TrainSettings;
-use crate::ml::weights::RECORD_F16;
+use crate::ml::weights::Precision;
 use crate::web::glue::fetch::fetch_bytes;
 use crate::web::glue::js;
 use crate::web::protocol::{BackendRequest, ClassJob, EngineError, LoadStep, Reply, Request};
@@ -19,7 +20,10 @@ use leptos::prelude::*;
 
 /// Where the f16 backbone record is served, relative to the page.
 fn weights_url() -> String {
-    format!("models/{RECORD_F16}")
+    format!(
+        "models/{}",
+        BackboneKind::MobileNetV2.record_file(Precision::F16)
+    )
 }
 
 /// The backend a query string such as `?backend=cpu&x=1` asks for.

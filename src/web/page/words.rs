@@ -169,6 +169,9 @@ pub fn ml_error(e: &MlError) -> String {
         MlError::Weights { .. } | MlError::ModelFile { .. } => {
             "The network's weights are damaged. Reload the page.".to_string()
         }
+        MlError::UnknownBackbone { .. } | MlError::BackboneMismatch { .. } => {
+            "This model was made for another network than the one loaded.".to_string()
+        }
     }
 }
 

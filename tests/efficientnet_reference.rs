@@ -1,0 +1,105 @@
+//! Our EfficientNet-Lite0 and its preprocessing against the references, on the committed fixture
+//! made by `scripts/make-fixture-efficientnet.sh`: `efficientnet-lite-pytorch` with the same
+//! weights, on the MobileNetV2 fixture's photos (the very same decoded pixels), preprocessed by
+//! TensorFlow as the EfficientNet reference evaluation does. Same tolerances as
+//! `torchvision_reference.rs`.
+
+mod common;
+mod reference;
+
+use reference::{Fixture, argmax_rows, max_abs_diff, pil_pixels, run, worst_input_diff};
+use whisker::cli::images::load_input;
+use whisker::core::preprocess::{ImageView, Preprocess, TF_LITE_STD};
+use whisker::ml::backbone::BackboneKind::EfficientNetLite0;
+use whisker::ml::weights::Precision;
+
+fn fixture() -> Fixture {
+    reference::fixture("efficientnet_lite0_reference.safetensors")
+}
+
+#[test]
+fn f32_record_matches_pytorch() {
+    let fx = fixture();
+    let net = common::backbone(EfficientNetLite0, Precision::F32);
+    let (logits, features, cut) = run(&net, &fx);
+    let d_logits = max_abs_diff(&logits, &fx.logits);
+    let d_features = max_abs_diff(&features, &fx.features);
+    let d_cut = max_abs_diff(&cut, &fx.cut_pooled);
+    println!(
+        "f32: max abs diff logits {d_logits:.2e}, features {d_features:.2e}, stage {} {d_cut:.2e}",
+        fx.cut_stage
+    );
+    assert!(d_logits <= 1e-3, "logits differ by {d_logits}");
+    assert!(d_features <= 1e-3, "features differ by {d_features}");
+    assert!(d_cut <= 1e-3, "stage {} differs by {d_cut}", fx.cut_stage);
+    assert_eq!(argmax_rows(&logits, 1000), argmax_rows(&fx.logits, 1000));
+}
+
+/// The f16 record (the browser's) is half the bytes; its rounding moves logits by a few
+/// hundredths, never the top class.
+#[test]
+fn f16_record_stays_within_tolerance() {
+    const F16_LOGIT_TOLERANCE: f32 = 0.1;
+    let fx = fixture();
+    let net = common::backbone(EfficientNetLite0, Precision::F16);
+    let (logits, features, _) = run(&net, &fx);
+    let d_logits = max_abs_diff(&logits, &fx.logits);
+    let d_features = max_abs_diff(&features, &fx.features);
+    println!("f16: max abs diff logits {d_logits:.2e}, features {d_features:.2e}");
+    assert!(
+        d_logits <= F16_LOGIT_TOLERANCE,
+        "f16 logits differ by {d_logits}"
+    );
+    assert!(
+        d_features <= F16_LOGIT_TOLERANCE,
+        "f16 features differ by {d_features}"
+    );
+    assert_eq!(argmax_rows(&logits, 1000), argmax_rows(&fx.logits, 1000));
+}
+
+/// Our pure preprocessing against TensorFlow's EfficientNet evaluation transform on the same
+/// (PIL-decoded) pixels: no rounding on either side, so within the fixture's f16 storage
+/// (0.1 grey levels). Covers upscaling (a 150x149 photo), downscaling, portrait and landscape.
+#[test]
+fn preprocessing_matches_tensorflow() {
+    let fx = fixture();
+    let pre = Preprocess::efficientnet_lite();
+    for (i, (photo, (w, h, px))) in fx.photos.iter().zip(&pil_pixels()).enumerate() {
+        let ours = pre.apply(&ImageView::new(*w, *h, 3, px).unwrap());
+        let worst = worst_input_diff(&fx, i, &ours, TF_LITE_STD);
+        println!("{photo} ({w}x{h}): max pixel diff {:.3}/255", worst * 255.0);
+        assert!(worst <= 0.1 / 255.0, "{photo}: {:.3}/255", worst * 255.0);
+    }
+}
+
+/// Decoding natively (the `image` crate) and preprocessing, against PIL + TensorFlow's
+/// transform: JPEG decoders differ by a few grey levels, so the bound is the MobileNetV2 test's.
+#[test]
+fn native_decoding_stays_close_to_pil() {
+    let fx = fixture();
+    let pets = common::pets();
+    let pre = Preprocess::efficientnet_lite();
+    for (i, photo) in fx.photos.iter().enumerate() {
+        let ours = load_input(&pets.join(photo), &pre).unwrap();
+        let worst = worst_input_diff(&fx, i, &ours, TF_LITE_STD);
+        println!(
+            "{photo}: decoded natively, max pixel diff {:.2}/255",
+            worst * 255.0
+        );
+        assert!(worst <= 6.0 / 255.0, "{photo}: {:.2}/255", worst * 255.0);
+    }
+}
+
+/// Real cat photos get an ImageNet cat class in their top 5 (see
+/// `reference::cats_without_a_cat_class`): the preprocessing, lopsided padding and weights
+/// together.
+#[test]
+fn cats_are_cats_to_imagenet() {
+    let net = common::backbone(EfficientNetLite0, Precision::F32);
+    let misses = reference::cats_without_a_cat_class(&net);
+    println!(
+        "cats without a cat class in the top 5: {} of 100 {misses:?}",
+        misses.len()
+    );
+    assert!(misses.len() <= 5, "{misses:?}");
+}
