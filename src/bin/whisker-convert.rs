@@ -32,7 +32,9 @@ mod native {
         std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
         for precision in [Precision::F32, Precision::F16] {
             let name = kind.record_file(precision);
-            let bytes = weights::record_bytes(&model, precision).map_err(|e| e.to_string())?;
+            // scripts/setup-weights.sh checked the .pth against this checksum before converting.
+            let bytes = weights::record_bytes(&model, precision, kind.source_sha256())
+                .map_err(|e| e.to_string())?;
             // Reload before publishing: a record that does not load must never land.
             weights::load_record(kind, name, bytes.clone(), precision, &device)
                 .map_err(|e| e.to_string())?;

@@ -26,7 +26,8 @@ pub enum DatasetError {
     /// A class without photos cannot be learned.
     #[error("class \"{0}\" has no photos")]
     EmptyClass(String),
-    /// Two classes share a name, so predictions would be ambiguous.
+    /// Two classes share a name (ignoring case and surrounding spaces), so predictions would be
+    /// ambiguous.
     #[error("two classes are both named \"{0}\"")]
     DuplicateClass(String),
 }
@@ -39,9 +40,11 @@ pub fn validate_classes(names: &[String], counts: &[usize]) -> Result<(), Datase
     if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
         return Err(DatasetError::UnnamedClass(i));
     }
+    // "Cat" and "cat " would read as one class in every prediction.
+    let key = |n: &str| n.trim().to_lowercase();
     for (i, name) in names.iter().enumerate() {
-        if names[..i].iter().any(|n| n == name) {
-            return Err(DatasetError::DuplicateClass(name.clone()));
+        if names[..i].iter().any(|n| key(n) == key(name)) {
+            return Err(DatasetError::DuplicateClass(name.trim().to_string()));
         }
     }
     if let Some((name, _)) = names.iter().zip(counts).find(|(_, c)| **c == 0) {
@@ -110,6 +113,14 @@ mod tests {
         assert_eq!(
             validate_classes(&names(&["cat", "cat"]), &[3, 3]),
             Err(DatasetError::DuplicateClass("cat".into()))
+        );
+        assert_eq!(
+            validate_classes(&names(&["cat", "Cat "]), &[3, 3]),
+            Err(DatasetError::DuplicateClass("Cat".into()))
+        );
+        assert_eq!(
+            validate_classes(&names(&["cat", " "]), &[3, 3]),
+            Err(DatasetError::UnnamedClass(1))
         );
         assert_eq!(validate_classes(&names(&["cat", "dog"]), &[1, 2]), Ok(()));
     }

@@ -3,6 +3,7 @@
 //! Nothing here knows about burn or the browser, so it is tested natively and reused unchanged by
 //! the CLI and the web app.
 
+pub mod archive;
 pub mod dataset;
 pub mod knn;
 pub mod metrics;

@@ -3,6 +3,62 @@
 use super::backbone::BackboneKind;
 use thiserror::Error;
 
+/// Why a model file cannot be used: each case gets its own sentence in the UI and the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+pub enum ModelFileProblem {
+    /// Not a safetensors file with Whisker's metadata.
+    #[error("not a Whisker model file")]
+    NotOurs,
+    /// A Whisker model file cut short or otherwise damaged.
+    #[error("the file is damaged or incomplete ({0})")]
+    Damaged(String),
+    /// Written by a newer Whisker, in a layout this one does not know.
+    #[error("made by a newer Whisker (format {found}, this one reads up to {supported})")]
+    NewerFormat {
+        /// The file's format version.
+        found: u32,
+        /// The newest this build reads.
+        supported: u32,
+    },
+    /// Needs a backbone, or pretrained weights, that this build does not have.
+    #[error(
+        "needs backbone {backbone} with weights sha256 {weights_sha256}, which this Whisker does not have"
+    )]
+    UnknownBackbone {
+        /// The file's `backbone` metadata.
+        backbone: String,
+        /// The file's `weights_sha256` metadata.
+        weights_sha256: String,
+    },
+    /// Trained on another backbone than the one it is to run on.
+    #[error("trained on {model}, not on {loaded}")]
+    OtherBackbone {
+        /// The backbone the model was trained on.
+        model: BackboneKind,
+        /// The backbone loaded.
+        loaded: BackboneKind,
+    },
+    /// Trained on a randomly initialised backbone (the baseline) where the pretrained one is
+    /// loaded, or the other way round, or with another seed.
+    #[error("trained on {} but {} is loaded", seed_words(*.model), seed_words(*.loaded))]
+    OtherInitialisation {
+        /// `Some(seed)` when the model's backbone was random.
+        model: Option<u64>,
+        /// `Some(seed)` when the loaded backbone is random.
+        loaded: Option<u64>,
+    },
+    /// The content does not describe a classifier this build can build.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn seed_words(seed: Option<u64>) -> String {
+    match seed {
+        Some(seed) => format!("a random backbone (seed {seed})"),
+        None => "the pretrained backbone".to_string(),
+    }
+}
+
 /// What can go wrong loading weights, extracting features, training or predicting.
 #[derive(Debug, Clone, Error, serde::Serialize, serde::Deserialize)]
 pub enum MlError {
@@ -14,35 +70,13 @@ pub enum MlError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A model file is not a Whisker model, or is damaged.
-    #[error("model file {name}: {reason}")]
+    /// A model file cannot be used (see [`ModelFileProblem`]).
+    #[error("model file {name}: {problem}")]
     ModelFile {
         /// File name or other description of the model.
         name: String,
         /// What is wrong with it.
-        reason: String,
-    },
-    /// A model file needs a backbone, or pretrained weights, that this build does not have.
-    #[error(
-        "model file {name} needs backbone {backbone} with weights sha256 {weights_sha256}, which this Whisker does not have"
-    )]
-    UnknownBackbone {
-        /// File name or other description of the model.
-        name: String,
-        /// The model file's `backbone` metadata.
-        backbone: String,
-        /// The model file's `weights_sha256` metadata.
-        weights_sha256: String,
-    },
-    /// A model file was trained on another backbone than the one it is used with.
-    #[error("model file {name} was trained on {model}, not on {loaded}")]
-    BackboneMismatch {
-        /// File name or other description of the model.
-        name: String,
-        /// The backbone the model was trained on.
-        model: BackboneKind,
-        /// The backbone it was to run on.
-        loaded: BackboneKind,
+        problem: ModelFileProblem,
     },
     /// Reading a tensor back from the device failed.
     #[error("could not read results back from the device: {0}")]
@@ -67,10 +101,15 @@ impl MlError {
         }
     }
 
-    pub(crate) fn model_file(name: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+    pub(crate) fn model_file(name: impl Into<String>, problem: ModelFileProblem) -> Self {
         MlError::ModelFile {
             name: name.into(),
-            reason: reason.to_string(),
+            problem,
         }
+    }
+
+    /// A model file whose content does not fit (see [`ModelFileProblem::Invalid`]).
+    pub(crate) fn invalid_model(name: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::model_file(name, ModelFileProblem::Invalid(reason.to_string()))
     }
 }

@@ -16,4 +16,4 @@ pub mod settings;
 pub mod trainer;
 pub mod weights;
 
-pub use error::MlError;
+pub use error::{MlError, ModelFileProblem};

@@ -3,13 +3,13 @@
 //!
 //! The frozen backbone is not stored: it is the pretrained record, identified by
 //! [`ModelMeta::backbone`] and [`ModelMeta::weights_sha256`], or, for the random-backbone
-//! baseline, regenerated from [`ModelMeta::random_backbone_seed`]. A file naming a backbone this
-//! build does not have is refused when read ([`MlError::UnknownBackbone`]); one used with the
-//! other backbone by [`ModelMeta::check_backbone`] ([`MlError::BackboneMismatch`]).
+//! baseline, regenerated from [`ModelMeta::random_backbone_seed`]. Every reason to refuse a file
+//! is a [`ModelFileProblem`]: not ours, damaged or cut short, from a newer format, for a backbone
+//! or weights this build does not have, or for the other backbone than the one loaded.
 
 use super::backbone::{Backbone, BackboneKind, FEATURE_DIM};
 use super::classifier::Classifier;
-use super::error::MlError;
+use super::error::{MlError, ModelFileProblem};
 use super::head::HeadConfig;
 use crate::core::preprocess::Preprocess;
 use crate::core::rng::Rng;
@@ -76,21 +76,22 @@ impl ModelMeta {
     pub fn check_backbone(&self, name: &str, loaded: BackboneKind) -> Result<(), MlError> {
         match self.backbone_kind() {
             Some(model) if model == loaded => Ok(()),
-            Some(model) => Err(MlError::BackboneMismatch {
-                name: name.into(),
-                model,
-                loaded,
-            }),
+            Some(model) => Err(MlError::model_file(
+                name,
+                ModelFileProblem::OtherBackbone { model, loaded },
+            )),
             None => Err(self.unknown_backbone(name)),
         }
     }
 
     fn unknown_backbone(&self, name: &str) -> MlError {
-        MlError::UnknownBackbone {
-            name: name.into(),
-            backbone: self.backbone.clone(),
-            weights_sha256: self.weights_sha256.clone(),
-        }
+        MlError::model_file(
+            name,
+            ModelFileProblem::UnknownBackbone {
+                backbone: self.backbone.clone(),
+                weights_sha256: self.weights_sha256.clone(),
+            },
+        )
     }
 }
 
@@ -102,11 +103,11 @@ pub fn to_bytes(classifier: &Classifier, meta: &ModelMeta) -> Result<Vec<u8>, Ml
     for t in classifier.collect(None, None, false) {
         let name = t.name.clone();
         let data =
-            bridge::into_data(t).map_err(|e| MlError::model_file("model", format!("{e:?}")))?;
+            bridge::into_data(t).map_err(|e| MlError::invalid_model("model", format!("{e:?}")))?;
         let shape = data.shape().to_vec();
         let values = data
             .try_into_vec_as::<f32>()
-            .map_err(|e| MlError::model_file("model", format!("{e:?}")))?;
+            .map_err(|e| MlError::invalid_model("model", format!("{e:?}")))?;
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         tensors.push((name, shape, bytes));
     }
@@ -116,43 +117,72 @@ pub fn to_bytes(classifier: &Classifier, meta: &ModelMeta) -> Result<Vec<u8>, Ml
             TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v))
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| MlError::model_file("model", e))?;
+        .map_err(|e| MlError::invalid_model("model", e))?;
     let info = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         (
             "whisker".to_string(),
-            serde_json::to_string(meta).map_err(|e| MlError::model_file("model", e))?,
+            serde_json::to_string(meta).map_err(|e| MlError::invalid_model("model", e))?,
         ),
     ]);
-    safetensors::serialize(views, Some(info)).map_err(|e| MlError::model_file("model", e))
+    safetensors::serialize(views, Some(info)).map_err(|e| MlError::invalid_model("model", e))
 }
 
 /// Reads only the metadata of a model file; `name` is used in errors.
 pub fn read_meta(name: &str, bytes: &[u8]) -> Result<ModelMeta, MlError> {
-    let not_ours = || MlError::model_file(name, "not a Whisker model file");
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|_| not_ours())?;
-    let info = header.metadata().as_ref().ok_or_else(not_ours)?;
+    let problem = |p: ModelFileProblem| MlError::model_file(name, p);
+    let header = match safetensors::SafeTensors::read_metadata(bytes) {
+        Ok((_, header)) => header,
+        Err(_) if looks_cut_short(bytes) => {
+            return Err(problem(ModelFileProblem::Damaged("cut short".into())));
+        }
+        Err(_) => return Err(problem(ModelFileProblem::NotOurs)),
+    };
+    let info = header
+        .metadata()
+        .as_ref()
+        .ok_or_else(|| problem(ModelFileProblem::NotOurs))?;
     if info.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(not_ours());
+        return Err(problem(ModelFileProblem::NotOurs));
     }
-    let meta: ModelMeta = serde_json::from_str(info.get("whisker").ok_or_else(not_ours)?)
-        .map_err(|e| MlError::model_file(name, format!("damaged metadata: {e}")))?;
-    if meta.format_version > FORMAT_VERSION {
-        return Err(MlError::model_file(
-            name,
-            format!(
-                "made by a newer Whisker (format {}, this one reads up to {FORMAT_VERSION})",
-                meta.format_version
-            ),
-        ));
+    let text = info
+        .get("whisker")
+        .ok_or_else(|| problem(ModelFileProblem::Damaged("no metadata".into())))?;
+    // Check the version before the layout: a newer file may not parse as this one's.
+    let version = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("format_version")?.as_u64());
+    if let Some(found) = version.filter(|&v| v > u64::from(FORMAT_VERSION)) {
+        return Err(problem(ModelFileProblem::NewerFormat {
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported: FORMAT_VERSION,
+        }));
     }
+    let meta: ModelMeta = serde_json::from_str(text)
+        .map_err(|e| problem(ModelFileProblem::Damaged(format!("metadata: {e}"))))?;
     if meta.classes.len() < 2 {
-        return Err(MlError::model_file(name, "fewer than two classes"));
+        return Err(MlError::invalid_model(name, "fewer than two classes"));
     }
     if meta.backbone_kind().is_none() {
         return Err(meta.unknown_backbone(name));
     }
     Ok(meta)
+}
+
+/// Whether `bytes` start like one of our model files (a safetensors header length, then a
+/// header with our metadata keys, `"format"`'s value or `"whisker"`) although safetensors refused
+/// them: the file was cut short, in its header or in its tensors.
+fn looks_cut_short(bytes: &[u8]) -> bool {
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    else {
+        return false;
+    };
+    let header_end = usize::try_from(len.saturating_add(8)).unwrap_or(usize::MAX);
+    let header = &bytes[8..header_end.min(bytes.len())];
+    let needle = b"\"whisker";
+    len < 100_000_000 && header.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Reads a model file back: the classifier (on `device`, for the backbone its metadata names)
@@ -164,14 +194,18 @@ pub fn from_bytes(
 ) -> Result<(Classifier, ModelMeta), MlError> {
     let meta = read_meta(name, bytes)?;
     let file = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| MlError::model_file(name, format!("damaged: {e}")))?;
+        .map_err(|e| MlError::model_file(name, ModelFileProblem::Damaged(e.to_string())))?;
     let kind = meta
         .backbone_kind()
         .ok_or_else(|| meta.unknown_backbone(name))?;
     if meta.fine_tune_blocks > kind.max_fine_tune_blocks() {
-        return Err(MlError::model_file(
+        return Err(MlError::invalid_model(
             name,
-            format!("{} fine-tuned blocks", meta.fine_tune_blocks),
+            format!(
+                "{} fine-tuned blocks, {kind} has {}",
+                meta.fine_tune_blocks,
+                kind.max_fine_tune_blocks()
+            ),
         ));
     }
     // A skeleton of the right shape; every value is then overwritten from the file.
@@ -183,7 +217,7 @@ pub fn from_bytes(
     let mut tensors = Vec::new();
     for (key, view) in file.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(MlError::model_file(
+            return Err(MlError::invalid_model(
                 name,
                 format!("tensor {key} is not f32"),
             ));
@@ -194,10 +228,10 @@ pub fn from_bytes(
     }
     let result = classifier.apply(tensors, None, None, false);
     if let Some(e) = result.errors.first() {
-        return Err(MlError::model_file(name, format!("{e:?}")));
+        return Err(MlError::invalid_model(name, format!("{e:?}")));
     }
     if let Some((missing, _)) = result.missing.first() {
-        return Err(MlError::model_file(
+        return Err(MlError::invalid_model(
             name,
             format!("tensor {missing} is missing"),
         ));
@@ -251,9 +285,11 @@ mod tests {
         assert!(
             matches!(
                 err,
-                MlError::BackboneMismatch {
-                    model: BackboneKind::EfficientNetLite0,
-                    loaded: BackboneKind::MobileNetV2,
+                MlError::ModelFile {
+                    problem: ModelFileProblem::OtherBackbone {
+                        model: BackboneKind::EfficientNetLite0,
+                        loaded: BackboneKind::MobileNetV2,
+                    },
                     ..
                 }
             ),
@@ -286,7 +322,16 @@ mod tests {
             let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
             let edited = safetensors::serialize(file.tensors(), Some(info)).unwrap();
             let err = from_bytes("other.safetensors", &edited, &device).unwrap_err();
-            assert!(matches!(err, MlError::UnknownBackbone { .. }), "{err}");
+            assert!(
+                matches!(
+                    err,
+                    MlError::ModelFile {
+                        problem: ModelFileProblem::UnknownBackbone { .. },
+                        ..
+                    }
+                ),
+                "{err}"
+            );
         }
     }
 
@@ -306,5 +351,76 @@ mod tests {
         .unwrap();
         let err = from_bytes("other.safetensors", &other, &device).unwrap_err();
         assert!(err.to_string().contains("not a Whisker model"), "{err}");
+    }
+
+    /// Each way a file can be wrong has its own problem, so the UI and the CLI can say which.
+    #[test]
+    fn truncated_newer_and_random_files_each_say_what_they_are() {
+        let device = Device::flex();
+        let (_, classifier, meta) = trained(BackboneKind::MobileNetV2, &device);
+        let bytes = to_bytes(&classifier, &meta).unwrap();
+        let problem = |bytes: &[u8]| match from_bytes("m.safetensors", bytes, &device) {
+            Err(MlError::ModelFile { problem, .. }) => problem,
+            other => panic!("{:?}", other.map(|(_, m)| m)),
+        };
+        // Cut in the tensor data, and cut inside the header.
+        assert!(matches!(
+            problem(&bytes[..bytes.len() - 100]),
+            ModelFileProblem::Damaged(_)
+        ));
+        assert!(matches!(
+            problem(&bytes[..60]),
+            ModelFileProblem::Damaged(_)
+        ));
+        // Random bytes.
+        let noise: Vec<u8> = (0..5000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        assert_eq!(problem(&noise), ModelFileProblem::NotOurs);
+        assert_eq!(problem(b""), ModelFileProblem::NotOurs);
+        // A newer format version, even with fields this build does not know.
+        let mut future = serde_json::to_value(&meta).unwrap();
+        future["format_version"] = serde_json::json!(FORMAT_VERSION + 1);
+        future["classes"] = serde_json::json!({"layout": "changed"});
+        let info = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("whisker".to_string(), future.to_string()),
+        ]);
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let newer = safetensors::serialize(file.tensors(), Some(info)).unwrap();
+        assert_eq!(
+            problem(&newer),
+            ModelFileProblem::NewerFormat {
+                found: FORMAT_VERSION + 1,
+                supported: FORMAT_VERSION
+            }
+        );
+    }
+
+    /// A file claiming more fine-tuned blocks than the backbone has is refused, not a panic.
+    #[test]
+    fn impossible_fine_tuning_depth_is_refused() {
+        let device = Device::flex();
+        let (_, classifier, meta) = trained(BackboneKind::MobileNetV2, &device);
+        let bytes = to_bytes(&classifier, &meta).unwrap();
+        let mut bad = serde_json::to_value(&meta).unwrap();
+        bad["fine_tune_blocks"] = serde_json::json!(99);
+        let info = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("whisker".to_string(), bad.to_string()),
+        ]);
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let edited = safetensors::serialize(file.tensors(), Some(info)).unwrap();
+        let err = from_bytes("deep.safetensors", &edited, &device).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                MlError::ModelFile {
+                    problem: ModelFileProblem::Invalid(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -206,6 +206,15 @@ async fn train_phases(
     observer: &mut impl AsyncFnMut(Progress) -> bool,
 ) -> Result<PhasesResult, MlError> {
     let [head_cfg, ft_cfg] = configs;
+    // Two parts of the same phase (the refit) report as one, so progress never moves backwards.
+    let fine_tune = settings.fine_tune_blocks;
+    let steps = |cfg: &PhaseConfig| cfg.epochs * split.train.len().div_ceil(cfg.batch_size.max(1));
+    let spans = if phases[0] == phases[1] && fine_tune > 0 {
+        let total = steps(&head_cfg) + steps(&ft_cfg);
+        [Some((0, total)), Some((steps(&head_cfg), total))]
+    } else {
+        [None, None]
+    };
     let device = data.pooled.device();
     let head = HeadConfig::new(FEATURE_DIM, data.classes)
         .with_hidden(settings.hidden)
@@ -221,9 +230,8 @@ async fn train_phases(
         settings.seed,
     )?;
     let (trained, head_history, head_best, stopped) =
-        run_phase(trainer, phases[0], observer).await?;
+        run_phase(trainer, phases[0], spans[0], observer).await?;
 
-    let fine_tune = settings.fine_tune_blocks;
     if fine_tune == 0 {
         return Ok(PhasesResult {
             classifier: trained,
@@ -251,7 +259,8 @@ async fn train_phases(
         ft_cfg,
         settings.seed.wrapping_add(1),
     )?;
-    let (tuned, ft_history, ft_best, stopped) = run_phase(trainer, phases[1], observer).await?;
+    let (tuned, ft_history, ft_best, stopped) =
+        run_phase(trainer, phases[1], spans[1], observer).await?;
     Ok(PhasesResult {
         classifier: tuned,
         histories: [head_history, ft_history],
@@ -260,21 +269,26 @@ async fn train_phases(
     })
 }
 
+/// Runs `trainer` to the end, reporting each step as `phase`. `span` `(offset, total)` reports the
+/// steps as part of a larger whole (the refit's two parts); by default they are their own.
 async fn run_phase(
     mut trainer: Trainer,
     phase: Phase,
+    span: Option<(usize, usize)>,
     observer: &mut impl AsyncFnMut(Progress) -> bool,
 ) -> Result<(Classifier, Vec<EpochStats>, usize, bool), MlError> {
-    let per_epoch = trainer.steps_per_epoch();
-    let total = per_epoch * trainer.planned_epochs();
+    let own = trainer.steps_per_epoch() * trainer.planned_epochs();
+    let (offset, total) = span.unwrap_or((0, own));
     let mut done = 0;
     let mut stopped = false;
     while !trainer.finished() {
         let epoch = trainer.step().await?;
         done += 1;
+        // Early stopping ends a phase before its planned steps: it then counts as complete.
+        let done_here = if trainer.finished() { own } else { done };
         let keep_going = observer(Progress {
             phase,
-            done: if trainer.finished() { total } else { done },
+            done: offset + done_here,
             total,
             epoch,
         })

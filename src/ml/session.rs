@@ -8,7 +8,7 @@
 
 use super::backbone::{Backbone, BackboneKind};
 use super::classifier::Classifier;
-use super::error::MlError;
+use super::error::{MlError, ModelFileProblem};
 use super::features::{FeatureCache, cached_shape, extract};
 use super::model_file::{self, ModelMeta};
 use super::pipeline::{Phase, Progress, fit};
@@ -111,14 +111,19 @@ pub struct TrainedModel {
     pub classes: Vec<String>,
 }
 
-/// One backbone on one device, the feature cache of the photos it has seen, and the model.
+/// One backbone on one device, the feature caches of the photos it has seen, and the model.
+///
+/// Two caches: every photo's pooled features of the last stage (its "embedding": what the head
+/// trains on, and what the expected accuracy and the feature map are computed from), kept as long
+/// as the photo; and, while fine-tuning is chosen, the activations of the cut stage.
 pub struct Session {
     device: Device,
     backbone: Backbone,
     source: BackboneSource,
     extract_batch: usize,
     pause: Pause,
-    cache: RefCell<FeatureCache>,
+    pooled: RefCell<FeatureCache>,
+    cut: RefCell<Option<FeatureCache>>,
     model: RefCell<Option<Rc<TrainedModel>>>,
     training: Cell<bool>,
 }
@@ -149,7 +154,8 @@ impl Session {
             source,
             extract_batch: extract_batch.max(1),
             pause: Rc::new(|| Box::pin(std::future::ready(()))),
-            cache: RefCell::new(FeatureCache::new(kind, kind.last_stage())),
+            pooled: RefCell::new(FeatureCache::new(kind, kind.last_stage())),
+            cut: RefCell::new(None),
             model: RefCell::new(None),
             training: Cell::new(false),
         }
@@ -176,9 +182,54 @@ impl Session {
         self.training.get()
     }
 
-    /// Photos whose features are cached (for the current cut stage).
+    /// Photos whose pooled features are cached.
     pub fn cached_photos(&self) -> usize {
-        self.cache.borrow().len()
+        self.pooled.borrow().len()
+    }
+
+    /// A photo's pooled features (`[1280]`), if cached.
+    pub fn embedding(&self, id: PhotoId) -> Option<Vec<f32>> {
+        self.pooled.borrow().get(id).map(<[f32]>::to_vec)
+    }
+
+    /// Runs a preprocessed photo (`[3, 224, 224]`) through the backbone and caches its pooled
+    /// features (`[1280]`, returned too), so training on it later costs nothing more.
+    pub async fn embed(&self, id: PhotoId, input: &[f32]) -> Result<Vec<f32>, MlError> {
+        let kind = self.backbone.kind();
+        let features = self.extract_inputs(&[input], kind.last_stage()).await?;
+        let features = features.into_iter().next().unwrap_or_default();
+        self.pooled.borrow_mut().insert(id, features.clone());
+        Ok(features)
+    }
+
+    /// Caches pooled features computed earlier (by this backbone, e.g. before the page reloaded).
+    pub fn insert_embedding(&self, id: PhotoId, features: Vec<f32>) -> Result<(), MlError> {
+        let kind = self.backbone.kind();
+        let width = cached_shape(kind, kind.last_stage())[0];
+        if features.len() != width || features.iter().any(|v| !v.is_finite()) {
+            return Err(MlError::BadSetting(format!(
+                "features of photo {id} hold {} values, not {width} finite ones",
+                features.len()
+            )));
+        }
+        self.pooled.borrow_mut().insert(id, features);
+        Ok(())
+    }
+
+    /// Forgets every photo and the model: a fresh start on the same backbone.
+    pub fn reset(&self) {
+        let kind = self.backbone.kind();
+        *self.pooled.borrow_mut() = FeatureCache::new(kind, kind.last_stage());
+        *self.cut.borrow_mut() = None;
+        *self.model.borrow_mut() = None;
+    }
+
+    /// Makes the opened or trained `model` (with its class names) the session's model.
+    fn keep_model(&self, classifier: Classifier, classes: Vec<String>) {
+        *self.model.borrow_mut() = Some(Rc::new(TrainedModel {
+            classifier,
+            classes,
+        }));
     }
 
     /// The trained (or opened) model, if any.
@@ -188,7 +239,10 @@ impl Session {
 
     /// Drops a removed photo's cached features.
     pub fn forget(&self, id: PhotoId) {
-        self.cache.borrow_mut().remove(id);
+        self.pooled.borrow_mut().remove(id);
+        if let Some(cut) = self.cut.borrow_mut().as_mut() {
+            cut.remove(id);
+        }
     }
 
     /// A first pass through the network and a tiny training run, so kernels (WebGPU) and
@@ -279,7 +333,7 @@ impl Session {
         let extract_seconds = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
-        let activations = self.cache.borrow().stack(&ids, &self.device)?;
+        let activations = self.with_cache(stage, |cache| cache.stack(&ids, &self.device))?;
         (self.pause)().await;
         let split = split.unwrap_or_else(|| settings.split(&labels));
         let (train_count, val_count) = (split.train.len(), split.val.len());
@@ -294,10 +348,7 @@ impl Session {
         )
         .await?;
         let train_seconds = started.elapsed().as_secs_f64();
-        *self.model.borrow_mut() = Some(Rc::new(TrainedModel {
-            classifier: outcome.classifier,
-            classes: classes.to_vec(),
-        }));
+        self.keep_model(outcome.classifier, classes.to_vec());
         (self.pause)().await;
         Ok(TrainReport {
             classes: classes.to_vec(),
@@ -313,8 +364,22 @@ impl Session {
         })
     }
 
-    /// Puts the stage-`stage` activations of every photo of `ids` into the cache (a cache of
-    /// another stage is dropped first). Returns how many photos went through the backbone.
+    /// Runs `f` on the cache of `stage`: the pooled one for the last stage, else the cut stage's
+    /// (started afresh when the stage changes).
+    fn with_cache<T>(&self, stage: usize, f: impl FnOnce(&mut FeatureCache) -> T) -> T {
+        let kind = self.backbone.kind();
+        if stage == kind.last_stage() {
+            return f(&mut self.pooled.borrow_mut());
+        }
+        let mut cut = self.cut.borrow_mut();
+        if !cut.as_ref().is_some_and(|c| c.holds(kind, stage)) {
+            *cut = Some(FeatureCache::new(kind, stage));
+        }
+        f(cut.as_mut().expect("just set"))
+    }
+
+    /// Puts the stage-`stage` activations of every photo of `ids` into its cache. Returns how
+    /// many photos went through the backbone.
     async fn fill_cache<P>(
         &self,
         ids: &[PhotoId],
@@ -322,17 +387,12 @@ impl Session {
         load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
         observer: &mut impl AsyncFnMut(Progress) -> bool,
     ) -> Result<usize, SessionError<P>> {
-        let kind = self.backbone.kind();
-        if !self.cache.borrow().holds(kind, stage) {
-            *self.cache.borrow_mut() = FeatureCache::new(kind, stage);
-        }
-        let missing: Vec<PhotoId> = {
-            let cache = self.cache.borrow();
+        let missing: Vec<PhotoId> = self.with_cache(stage, |cache| {
             ids.iter()
                 .copied()
                 .filter(|&id| !cache.contains(id))
                 .collect()
-        };
+        });
         let total = ids.len();
         let mut done = total - missing.len();
         let report = |done| Progress {
@@ -351,12 +411,11 @@ impl Session {
             }
             let slices: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
             let features = self.extract_inputs(&slices, stage).await?;
-            {
-                let mut cache = self.cache.borrow_mut();
+            self.with_cache(stage, |cache| {
                 for (&id, f) in chunk.iter().zip(features) {
                     cache.insert(id, f);
                 }
-            }
+            });
             done += chunk.len();
             if !observer(report(done)).await {
                 return Err(SessionError::Stopped);
@@ -407,14 +466,14 @@ impl Session {
         if meta.random_backbone_seed != expected {
             return Err(MlError::model_file(
                 name,
-                "it was trained on a different backbone than the one loaded",
+                ModelFileProblem::OtherInitialisation {
+                    model: meta.random_backbone_seed,
+                    loaded: expected,
+                },
             )
             .into());
         }
-        *self.model.borrow_mut() = Some(Rc::new(TrainedModel {
-            classifier,
-            classes: meta.classes.clone(),
-        }));
+        self.keep_model(classifier, meta.classes.clone());
         Ok(meta)
     }
 }
@@ -531,6 +590,101 @@ mod tests {
         // A forgotten photo is extracted again if it comes back.
         session.forget(PhotoId(3));
         assert_eq!(session.cached_photos(), 8);
+    }
+
+    /// Photos embedded as they come in are never extracted again for head training, even after a
+    /// fine-tuning run needed another stage; reset forgets everything.
+    #[test]
+    fn embeddings_outlive_fine_tuning_and_go_with_reset() {
+        let session = session();
+        let photos = labelled(8);
+        for p in &photos {
+            let f = crate::block_on(session.embed(p.id, &photo(p.id.0))).unwrap();
+            assert_eq!(f.len(), 1280);
+        }
+        assert_eq!(session.embedding(PhotoId(3)).map(|f| f.len()), Some(1280));
+        let run = |settings: &TrainSettings| {
+            let mut loads = 0;
+            let report = crate::block_on(session.train(
+                &classes(),
+                &photos,
+                None,
+                settings,
+                &mut async |id: PhotoId| -> Result<Vec<f32>, Infallible> {
+                    loads += 1;
+                    Ok(photo(id.0))
+                },
+                &mut async |_| true,
+            ))
+            .unwrap();
+            (loads, report.stats.extracted)
+        };
+        let head = settings(2);
+        let mut tuned = settings(2);
+        tuned.fine_tune_blocks = 1;
+        tuned.fine_tune.epochs = 1;
+        assert_eq!(run(&head), (0, 0));
+        assert_eq!(run(&tuned), (8, 8));
+        assert_eq!(run(&tuned), (0, 0));
+        assert_eq!(run(&head), (0, 0));
+
+        assert!(session.insert_embedding(PhotoId(99), vec![0.0; 3]).is_err());
+        assert!(
+            session
+                .insert_embedding(PhotoId(99), vec![f32::NAN; 1280])
+                .is_err()
+        );
+        session
+            .insert_embedding(PhotoId(99), vec![0.5; 1280])
+            .unwrap();
+        assert_eq!(session.cached_photos(), 9);
+        session.reset();
+        assert_eq!(session.cached_photos(), 0);
+        assert!(session.model().is_none());
+    }
+
+    /// Within each phase, progress only grows, also across the refit's head and fine-tuning parts.
+    #[test]
+    fn progress_never_moves_backwards() {
+        let session = session();
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        let mut settings = settings(3);
+        settings.fine_tune_blocks = 1;
+        settings.fine_tune.epochs = 2;
+        let mut seen: Vec<Progress> = Vec::new();
+        crate::block_on(session.train(
+            &classes(),
+            &labelled(8),
+            None,
+            &settings,
+            &mut load,
+            &mut async |p: Progress| {
+                seen.push(p);
+                true
+            },
+        ))
+        .unwrap();
+        for phase in [
+            Phase::Extracting,
+            Phase::Training,
+            Phase::FineTuning,
+            Phase::Refitting,
+        ] {
+            let steps: Vec<(usize, usize)> = seen
+                .iter()
+                .filter(|p| p.phase == phase)
+                .map(|p| (p.done, p.total))
+                .collect();
+            assert!(!steps.is_empty(), "{phase:?} never reported");
+            assert!(
+                steps
+                    .windows(2)
+                    .all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1),
+                "{phase:?}: {steps:?}"
+            );
+            let (done, total) = *steps.last().unwrap();
+            assert_eq!(done, total, "{phase:?} ends complete");
+        }
     }
 
     #[test]
@@ -686,6 +840,18 @@ mod tests {
         let err = pretrained
             .import_model::<Infallible>("m.safetensors", &bytes)
             .unwrap_err();
-        assert!(err.to_string().contains("different backbone"), "{err}");
+        assert!(
+            matches!(
+                err,
+                SessionError::Ml(MlError::ModelFile {
+                    problem: ModelFileProblem::OtherInitialisation {
+                        model: Some(7),
+                        loaded: None
+                    },
+                    ..
+                })
+            ),
+            "{err}"
+        );
     }
 }

@@ -159,10 +159,19 @@ fn load_from_store<S: ModuleStore>(
     Ok(model)
 }
 
-/// Serialises the network as a burnpack record in memory (the network's own tensors only: a
-/// record does not say which kind it is, the file name does).
-pub fn record_bytes(model: &Backbone, precision: Precision) -> Result<Vec<u8>, MlError> {
-    let mut store = BurnpackStore::from_bytes(None);
+/// Metadata key of a record: the sha256 of the PyTorch weights it was converted from. Model files
+/// name the same checksum, so a model is only ever run on the weights it was trained on.
+pub const SOURCE_SHA256_KEY: &str = "whisker.source_sha256";
+
+/// Serialises the network as a burnpack record in memory: the network's own tensors, and
+/// `source_sha256` (the checksum of the weights it was converted from, see
+/// [`SOURCE_SHA256_KEY`]). A record does not say which kind it is: the file name does.
+pub fn record_bytes(
+    model: &Backbone,
+    precision: Precision,
+    source_sha256: &str,
+) -> Result<Vec<u8>, MlError> {
+    let mut store = BurnpackStore::from_bytes(None).metadata(SOURCE_SHA256_KEY, source_sha256);
     if precision == Precision::F16 {
         store = store.with_to_adapter(HalfPrecisionAdapter::new());
     }
@@ -177,9 +186,18 @@ pub fn record_bytes(model: &Backbone, precision: Precision) -> Result<Vec<u8>, M
     Ok(bytes.to_vec())
 }
 
+/// The source checksum a record carries (see [`SOURCE_SHA256_KEY`]), if it is a burnpack record
+/// with one.
+pub fn record_source(bytes: &[u8]) -> Option<String> {
+    // The reader parses the header and metadata only; the copy is the price of its owned input.
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).ok()?;
+    reader.metadata().get(SOURCE_SHA256_KEY).cloned()
+}
+
 /// Builds the pretrained `kind` backbone from a burnpack record's bytes (f32 or f16, as the
 /// caller's `precision` says). Every tensor of the network must be in the record, and nothing
-/// else: a record of the other backbone is an error.
+/// else: a record of the other backbone is an error. So is a record converted from other
+/// weights than `kind`'s ([`BackboneKind::source_sha256`]).
 pub fn load_record(
     kind: BackboneKind,
     name: &str,
@@ -187,6 +205,24 @@ pub fn load_record(
     precision: Precision,
     device: &Device,
 ) -> Result<Backbone, MlError> {
+    match record_source(&bytes) {
+        Some(source) if source == kind.source_sha256() => {}
+        Some(source) => {
+            return Err(MlError::weights(
+                name,
+                format!(
+                    "converted from other weights (sha256 {source}) than {kind}'s ({})",
+                    kind.source_sha256()
+                ),
+            ));
+        }
+        None => {
+            return Err(MlError::weights(
+                name,
+                "not a record of this Whisker (or made by an older whisker-convert: run scripts/setup-weights.sh again)",
+            ));
+        }
+    }
     let mut store =
         BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes))).allow_partial(true);
     if precision == Precision::F16 {
@@ -323,7 +359,8 @@ mod tests {
         let device = Device::flex();
         for kind in BackboneKind::ALL {
             let net = random_backbone(kind, 3, &device);
-            let bytes = record_bytes(&net, Precision::F32).unwrap();
+            let bytes = record_bytes(&net, Precision::F32, kind.source_sha256()).unwrap();
+            assert_eq!(record_source(&bytes).as_deref(), Some(kind.source_sha256()));
             let back = load_record(kind, "mem", bytes, Precision::F32, &device).unwrap();
             assert_eq!(back.kind(), kind);
             let x = Tensor::<4>::ones([1, 3, 224, 224], &device);
@@ -338,16 +375,28 @@ mod tests {
     fn record_of_the_other_backbone_is_refused() {
         let device = Device::flex();
         let mobilenet = Backbone::init(BackboneKind::MobileNetV2, &device);
-        let bytes = record_bytes(&mobilenet, Precision::F32).unwrap();
-        let err = load_record(
-            BackboneKind::EfficientNetLite0,
-            "mobilenet_v2.f32.bpk",
-            bytes,
-            Precision::F32,
-            &device,
-        )
-        .unwrap_err();
-        assert!(matches!(err, MlError::Weights { .. }), "{err}");
+        let lite = BackboneKind::EfficientNetLite0;
+        // Stamped as the other backbone's, or as its own: refused either way.
+        for stamp in [
+            lite.source_sha256(),
+            BackboneKind::MobileNetV2.source_sha256(),
+        ] {
+            let bytes = record_bytes(&mobilenet, Precision::F32, stamp).unwrap();
+            let err = load_record(lite, "mobilenet_v2.f32.bpk", bytes, Precision::F32, &device)
+                .unwrap_err();
+            assert!(matches!(err, MlError::Weights { .. }), "{err}");
+        }
+    }
+
+    /// A record must say which weights it was converted from, and they must be the backbone's.
+    #[test]
+    fn record_of_other_weights_is_refused() {
+        let device = Device::flex();
+        let kind = BackboneKind::MobileNetV2;
+        let net = Backbone::init(kind, &device);
+        let bytes = record_bytes(&net, Precision::F16, "0123abcd").unwrap();
+        let err = load_record(kind, "other.bpk", bytes, Precision::F16, &device).unwrap_err();
+        assert!(err.to_string().contains("other weights"), "{err}");
     }
 
     #[test]
