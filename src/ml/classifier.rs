@@ -116,15 +116,17 @@ mod tests {
         assert_eq!(cut_stage(3), 14);
     }
 
-    /// Fine-tuning updates weights but never the BatchNorm running statistics.
+    /// Fine-tuning updates weights but never the BatchNorm running statistics, also when the
+    /// backbone's batch norms are folded for extraction (as loaded records are).
     #[test]
     fn fine_tuning_keeps_batchnorm_statistics() {
         let device = Device::flex();
-        let backbone = MobileNetV2Config::new().init(&device);
+        let backbone = MobileNetV2Config::new().init(&device).fold_norm();
         let head = HeadConfig::new(1280, 2).init(&mut Rng::new(0), &device);
         let ad = device.clone().autodiff();
         let model = Classifier::new(&backbone, 1, head).fork(&ad).train();
         assert_eq!(model.fine_tune_blocks(), 1);
+        assert!(model.blocks[0].project.folded.is_none(), "fine-tuned blocks train unfolded");
         assert_eq!(model.input_stage(), 16);
         let before = running_mean(&model);
         let weight_before = model.blocks[0].project.conv.weight.val().into_data();

@@ -115,6 +115,10 @@ pub fn record_bytes(model: &MobileNetV2, precision: Precision) -> Result<Vec<u8>
 
 /// Builds the pretrained backbone from a burnpack record's bytes (f32 or f16; f16 is detected by
 /// the caller's `precision`). Every tensor of the network must be in the record.
+///
+/// The backbone comes back with batch normalisation folded into its convolutions
+/// ([`MobileNetV2::fold_norm`]), the fast form for extracting features; blocks taken from it for
+/// fine-tuning train the batch-norm form.
 pub fn load_record(
     name: &str,
     bytes: Vec<u8>,
@@ -131,7 +135,7 @@ pub fn load_record(
         .load_from(&mut store)
         .map_err(|e| MlError::weights(name, e))?;
     check_complete(name, &result)?;
-    Ok(model)
+    Ok(model.fold_norm())
 }
 
 /// A randomly initialised backbone, the same for a given seed on every platform: the baseline

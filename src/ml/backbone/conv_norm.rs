@@ -1,5 +1,6 @@
 //! `Conv2d -> BatchNorm -> ReLU6`, torchvision's `Conv2dNormActivation` as MobileNetV2 uses it.
 
+use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -13,6 +14,11 @@ pub struct ConvNorm {
     pub norm: BatchNorm,
     /// Whether ReLU6 follows (false for the inverted residual's linear bottleneck).
     pub activation: bool,
+    /// `conv` with `norm` folded into its weights and a bias (see [`ConvNorm::fold_norm`]): one
+    /// convolution instead of a convolution and four broadcast ops. Inference only; derived from
+    /// the fields above, so never saved in a record.
+    #[module(skip)]
+    pub folded: Option<Conv2d>,
 }
 
 /// Shape of a [`ConvNorm`].
@@ -58,6 +64,7 @@ impl ConvNormConfig {
             conv,
             norm,
             activation: self.activation,
+            folded: None,
         }
     }
 }
@@ -65,14 +72,47 @@ impl ConvNormConfig {
 impl ConvNorm {
     /// `[B, C_in, H, W] -> [B, C_out, H / stride, W / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.norm.forward(self.conv.forward(x));
+        let x = match &self.folded {
+            Some(conv) => conv.forward(x),
+            None => self.norm.forward(self.conv.forward(x)),
+        };
         if self.activation { relu6(x) } else { x }
     }
 
     /// Keeps batch normalisation in inference mode (running statistics, never updated) even on
-    /// an autodiff device, as fine-tuning a pretrained network on a few photos needs.
+    /// an autodiff device, as fine-tuning a pretrained network on a few photos needs. Drops the
+    /// folded convolution: it would not follow the weights as they train.
     pub fn freeze_norm_stats(mut self) -> Self {
         self.norm.training = self.norm.training.with_value(false);
+        self.folded = None;
+        self
+    }
+
+    /// Folds inference-mode batch normalisation into the convolution, for a frozen network:
+    /// `y = γ (conv(x) + b − μ) / √(σ² + ε) + β` is the convolution with weights `W·s` and bias
+    /// `(b − μ)·s + β`, where `s = γ / √(σ² + ε)` per output channel. Same outputs up to f32
+    /// rounding; the batch-norm form stays in `conv` and `norm` for [`Self::freeze_norm_stats`].
+    pub fn fold_norm(mut self) -> Self {
+        let norm = &self.norm;
+        // [C_out]
+        let scale = norm.gamma.val()
+            / norm
+                .running_var
+                .value()
+                .add_scalar(norm.epsilon)
+                .sqrt();
+        let [channels] = scale.dims();
+        let shift = match &self.conv.bias {
+            Some(bias) => bias.val() - norm.running_mean.value(),
+            None => norm.running_mean.value().neg(),
+        };
+        let mut conv = self.conv.clone();
+        // [C_out, C_in / groups, k, k] * [C_out, 1, 1, 1]
+        conv.weight = Param::from_tensor(
+            self.conv.weight.val() * scale.clone().reshape([channels, 1, 1, 1]),
+        );
+        conv.bias = Some(Param::from_tensor(shift * scale + norm.beta.val()));
+        self.folded = Some(conv);
         self
     }
 }
@@ -80,4 +120,49 @@ impl ConvNorm {
 /// `min(max(x, 0), 6)`, elementwise.
 pub fn relu6(x: Tensor<4>) -> Tensor<4> {
     x.clamp(0.0, 6.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::RunningState;
+    use burn::tensor::Distribution;
+
+    /// A block with non-trivial batch-norm statistics (a fresh one is the identity).
+    fn block(channels_in: usize, groups: usize, stride: usize, device: &Device) -> ConvNorm {
+        let c = 8;
+        let mut b = ConvNormConfig::new(channels_in, c)
+            .with_groups(groups)
+            .with_stride(stride)
+            .init(device);
+        let random = |d| Tensor::<1>::random([c], d, device);
+        b.norm.gamma = Param::from_tensor(random(Distribution::Uniform(0.5, 1.5)));
+        b.norm.beta = Param::from_tensor(random(Distribution::Normal(0.0, 1.0)));
+        b.norm.running_mean = RunningState::new(random(Distribution::Normal(0.0, 1.0)));
+        b.norm.running_var = RunningState::new(random(Distribution::Uniform(0.1, 2.0)));
+        b
+    }
+
+    #[test]
+    fn folding_the_norm_keeps_the_outputs() {
+        let device = Device::flex();
+        // Full 3x3 stride 2 (the stem's shape) and depthwise stride 1.
+        for (channels_in, groups, stride) in [(3, 1, 2), (8, 8, 1)] {
+            let b = block(channels_in, groups, stride, &device);
+            let x = Tensor::<4>::random([2, channels_in, 9, 9], Distribution::Normal(0.0, 1.0), &device);
+            let expected = b.forward(x.clone());
+            let folded = b.fold_norm();
+            assert!(folded.folded.is_some());
+            let diff: f32 = (folded.forward(x.clone()) - expected.clone())
+                .abs()
+                .max()
+                .into_scalar();
+            assert!(diff < 1e-5, "folding changed the outputs by {diff}");
+            // Fine-tuning trains the batch-norm form, unchanged.
+            let unfolded = folded.freeze_norm_stats();
+            assert!(unfolded.folded.is_none());
+            let diff: f32 = (unfolded.forward(x) - expected).abs().max().into_scalar();
+            assert_eq!(diff, 0.0);
+        }
+    }
 }
