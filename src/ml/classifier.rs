@@ -126,7 +126,10 @@ mod tests {
         let ad = device.clone().autodiff();
         let model = Classifier::new(&backbone, 1, head).fork(&ad).train();
         assert_eq!(model.fine_tune_blocks(), 1);
-        assert!(model.blocks[0].project.folded.is_none(), "fine-tuned blocks train unfolded");
+        assert!(
+            model.blocks[0].project.folded.is_none(),
+            "fine-tuned blocks train unfolded"
+        );
         assert_eq!(model.input_stage(), 16);
         let before = running_mean(&model);
         let weight_before = model.blocks[0].project.conv.weight.val().into_data();

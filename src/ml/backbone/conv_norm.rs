@@ -95,12 +95,7 @@ impl ConvNorm {
     pub fn fold_norm(mut self) -> Self {
         let norm = &self.norm;
         // [C_out]
-        let scale = norm.gamma.val()
-            / norm
-                .running_var
-                .value()
-                .add_scalar(norm.epsilon)
-                .sqrt();
+        let scale = norm.gamma.val() / norm.running_var.value().add_scalar(norm.epsilon).sqrt();
         let [channels] = scale.dims();
         let shift = match &self.conv.bias {
             Some(bias) => bias.val() - norm.running_mean.value(),
@@ -108,9 +103,8 @@ impl ConvNorm {
         };
         let mut conv = self.conv.clone();
         // [C_out, C_in / groups, k, k] * [C_out, 1, 1, 1]
-        conv.weight = Param::from_tensor(
-            self.conv.weight.val() * scale.clone().reshape([channels, 1, 1, 1]),
-        );
+        conv.weight =
+            Param::from_tensor(self.conv.weight.val() * scale.clone().reshape([channels, 1, 1, 1]));
         conv.bias = Some(Param::from_tensor(shift * scale + norm.beta.val()));
         self.folded = Some(conv);
         self
@@ -149,7 +143,11 @@ mod tests {
         // Full 3x3 stride 2 (the stem's shape) and depthwise stride 1.
         for (channels_in, groups, stride) in [(3, 1, 2), (8, 8, 1)] {
             let b = block(channels_in, groups, stride, &device);
-            let x = Tensor::<4>::random([2, channels_in, 9, 9], Distribution::Normal(0.0, 1.0), &device);
+            let x = Tensor::<4>::random(
+                [2, channels_in, 9, 9],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
             let expected = b.forward(x.clone());
             let folded = b.fold_norm();
             assert!(folded.folded.is_some());
