@@ -1,6 +1,6 @@
 //! `Conv2d -> BatchNorm -> ReLU6`, torchvision's `Conv2dNormActivation` as MobileNetV2 uses it.
 
-use burn::module::Param;
+use super::folded_conv::FoldedConv;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -14,11 +14,11 @@ pub struct ConvNorm {
     pub norm: BatchNorm,
     /// Whether ReLU6 follows (false for the inverted residual's linear bottleneck).
     pub activation: bool,
-    /// `conv` with `norm` folded into its weights and a bias (see [`ConvNorm::fold_norm`]): one
-    /// convolution instead of a convolution and four broadcast ops. Inference only; derived from
-    /// the fields above, so never saved in a record.
+    /// `conv` with `norm` folded into its weights and a bias, and the activation (see
+    /// [`ConvNorm::fold_norm`]): one convolution instead of a convolution and four broadcast
+    /// ops. Inference only; derived from the fields above, so never saved in a record.
     #[module(skip)]
-    pub folded: Option<Conv2d>,
+    pub folded: Option<FoldedConv>,
 }
 
 /// Shape of a [`ConvNorm`].
@@ -72,10 +72,10 @@ impl ConvNormConfig {
 impl ConvNorm {
     /// `[B, C_in, H, W] -> [B, C_out, H / stride, W / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = match &self.folded {
-            Some(conv) => conv.forward(x),
-            None => self.norm.forward(self.conv.forward(x)),
-        };
+        if let Some(folded) = &self.folded {
+            return folded.forward(x);
+        }
+        let x = self.norm.forward(self.conv.forward(x));
         if self.activation { relu6(x) } else { x }
     }
 
@@ -88,25 +88,11 @@ impl ConvNorm {
         self
     }
 
-    /// Folds inference-mode batch normalisation into the convolution, for a frozen network:
-    /// `y = γ (conv(x) + b − μ) / √(σ² + ε) + β` is the convolution with weights `W·s` and bias
-    /// `(b − μ)·s + β`, where `s = γ / √(σ² + ε)` per output channel. Same outputs up to f32
-    /// rounding; the batch-norm form stays in `conv` and `norm` for [`Self::freeze_norm_stats`].
+    /// Folds inference-mode batch normalisation into the convolution, for a frozen network
+    /// (see [`FoldedConv::new`]). Same outputs up to f32 rounding; the batch-norm form stays in
+    /// `conv` and `norm` for [`Self::freeze_norm_stats`].
     pub fn fold_norm(mut self) -> Self {
-        let norm = &self.norm;
-        // [C_out]
-        let scale = norm.gamma.val() / norm.running_var.value().add_scalar(norm.epsilon).sqrt();
-        let [channels] = scale.dims();
-        let shift = match &self.conv.bias {
-            Some(bias) => bias.val() - norm.running_mean.value(),
-            None => norm.running_mean.value().neg(),
-        };
-        let mut conv = self.conv.clone();
-        // [C_out, C_in / groups, k, k] * [C_out, 1, 1, 1]
-        conv.weight =
-            Param::from_tensor(self.conv.weight.val() * scale.clone().reshape([channels, 1, 1, 1]));
-        conv.bias = Some(Param::from_tensor(shift * scale + norm.beta.val()));
-        self.folded = Some(conv);
+        self.folded = Some(FoldedConv::new(&self.conv, &self.norm, self.activation));
         self
     }
 }
@@ -119,13 +105,20 @@ pub fn relu6(x: Tensor<4>) -> Tensor<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::RunningState;
+    use burn::module::{Param, RunningState};
     use burn::tensor::Distribution;
 
     /// A block with non-trivial batch-norm statistics (a fresh one is the identity).
-    fn block(channels_in: usize, groups: usize, stride: usize, device: &Device) -> ConvNorm {
+    fn block(
+        channels_in: usize,
+        kernel: usize,
+        groups: usize,
+        stride: usize,
+        device: &Device,
+    ) -> ConvNorm {
         let c = 8;
         let mut b = ConvNormConfig::new(channels_in, c)
+            .with_kernel(kernel)
             .with_groups(groups)
             .with_stride(stride)
             .init(device);
@@ -140,9 +133,12 @@ mod tests {
     #[test]
     fn folding_the_norm_keeps_the_outputs() {
         let device = Device::flex();
-        // Full 3x3 stride 2 (the stem's shape) and depthwise stride 1.
-        for (channels_in, groups, stride) in [(3, 1, 2), (8, 8, 1)] {
-            let b = block(channels_in, groups, stride, &device);
+        // The stem's full 3x3 stride 2 (burn's convolution), depthwise 3x3 stride 1 and 2 and
+        // 1x1 (the CPU kernels).
+        for (channels_in, kernel, groups, stride) in
+            [(3, 3, 1, 2), (8, 3, 8, 1), (8, 3, 8, 2), (5, 1, 1, 1)]
+        {
+            let b = block(channels_in, kernel, groups, stride, &device);
             let x = Tensor::<4>::random(
                 [2, channels_in, 9, 9],
                 Distribution::Normal(0.0, 1.0),

@@ -1,6 +1,8 @@
 //! The MobileNetV2 backbone, one block per file.
 
 pub mod conv_norm;
+pub mod cpu_kernels;
+pub mod folded_conv;
 pub mod inverted_residual;
 pub mod mobilenet;
 
