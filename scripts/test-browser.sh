@@ -20,12 +20,18 @@ export PATH="$PWD/node_modules/.bin:$PATH"
   || { echo "test-browser: node_modules (playwright-core, binaryen) is missing: run npm ci" >&2; exit 1; }
 
 echo "== trunk build --release"
+t=$SECONDS
 trunk build --release
+echo "   (trunk build took $((SECONDS - t)) s)"
 
 echo "== component tests (wasm-bindgen-test, headless Chromium)"
+t=$SECONDS
 # Release, like the Trunk build, so both share compiled crates.
 CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)} WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180} \
   cargo test --release --offline --target wasm32-unknown-unknown --test web
+echo "   (component tests took $((SECONDS - t)) s)"
 
 echo "== end-to-end test (Playwright, headless Chromium)"
+t=$SECONDS
 node --test --test-reporter=spec tests/e2e/
+echo "   (end-to-end tests took $((SECONDS - t)) s)"

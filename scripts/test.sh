@@ -2,21 +2,34 @@
 # The one test command (README, CI): set up, then lint, native tests, wasm build, browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Each stage prints how long the previous one took, so a slow CI run says where its time went.
+start=$SECONDS; stage_start=$SECONDS; stage_name=""
+stage() {
+  [[ -z $stage_name ]] || echo "   ($stage_name took $((SECONDS - stage_start)) s)"
+  stage_name=$1; stage_start=$SECONDS
+  [[ $1 == end ]] || echo "== $1"
+}
+
+stage "set-up"
 scripts/setup.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "== fmt"
+stage "fmt"
 cargo fmt --check
-echo "== clippy (native)"
+stage "clippy (native)"
 cargo clippy --all-targets --quiet -- -D warnings
-echo "== native tests"
+stage "native tests"
 cargo test --quiet --all-targets 2>&1 | tee -a "$log"
-echo "== clippy (wasm)"
+stage "clippy (wasm)"
 CARGO_TARGET_DIR=target/web cargo clippy --offline --target wasm32-unknown-unknown --quiet -- -D warnings
-echo "== browser tests"
+stage "browser tests"
 scripts/test-browser.sh 2>&1 | tee -a "$log"
+
+stage end
+echo "total $((SECONDS - start)) s"
 
 # One closing line over every suite that ran.
 # cargo/wasm-bindgen-test: "N passed; M failed"; node --test: "ℹ pass N" / "ℹ fail M".

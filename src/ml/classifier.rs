@@ -127,16 +127,22 @@ mod tests {
     }
 
     /// Fine-tuning updates weights but never the BatchNorm running statistics, on either
-    /// backbone (EfficientNet-Lite's blocks also carry its lopsided padding through the fork).
+    /// backbone (EfficientNet-Lite's blocks also carry its lopsided padding through the fork),
+    /// also when the backbone's batch norms are folded for extraction (as loaded records are).
     #[test]
     fn fine_tuning_keeps_batchnorm_statistics() {
         let device = Device::flex();
         for kind in BackboneKind::ALL {
-            let backbone = Backbone::init(kind, &device);
+            // Loaded records are folded for extraction; fine-tuned blocks train unfolded.
+            let backbone = Backbone::init(kind, &device).fold_norm();
             let head = HeadConfig::new(1280, 2).init(&mut Rng::new(0), &device);
             let ad = device.clone().autodiff();
             let model = Classifier::new(&backbone, 2, head).fork(&ad).train();
             assert_eq!(model.fine_tune_blocks(), 2);
+            assert!(
+                model.blocks[0].project.folded.is_none(),
+                "fine-tuned blocks train unfolded"
+            );
             let cut = kind.cut_stage(2);
             assert_eq!(model.input_stage(), cut);
             let before = running_mean(&model);

@@ -198,6 +198,10 @@ pub fn record_source(bytes: &[u8]) -> Option<String> {
 /// caller's `precision` says). Every tensor of the network must be in the record, and nothing
 /// else: a record of the other backbone is an error. So is a record converted from other
 /// weights than `kind`'s ([`BackboneKind::source_sha256`]).
+///
+/// The backbone comes back with batch normalisation folded into its convolutions
+/// ([`Backbone::fold_norm`]), the fast form for extracting features; blocks taken from it for
+/// fine-tuning train the batch-norm form.
 pub fn load_record(
     kind: BackboneKind,
     name: &str,
@@ -228,7 +232,7 @@ pub fn load_record(
     if precision == Precision::F16 {
         store = store.with_from_adapter(HalfPrecisionAdapter::new());
     }
-    load_from_store(kind, name, &mut store, device)
+    Ok(load_from_store(kind, name, &mut store, device)?.fold_norm())
 }
 
 /// A randomly initialised `kind` backbone, the same for a given seed on every platform: the
@@ -361,7 +365,10 @@ mod tests {
             let net = random_backbone(kind, 3, &device);
             let bytes = record_bytes(&net, Precision::F32, kind.source_sha256()).unwrap();
             assert_eq!(record_source(&bytes).as_deref(), Some(kind.source_sha256()));
-            let back = load_record(kind, "mem", bytes, Precision::F32, &device).unwrap();
+            // Unfolded, to compare exactly (the folded form is checked in `conv_norm`).
+            let back = load_record(kind, "mem", bytes, Precision::F32, &device)
+                .unwrap()
+                .freeze_norm_stats();
             assert_eq!(back.kind(), kind);
             let x = Tensor::<4>::ones([1, 3, 224, 224], &device);
             let a = net.features(x.clone()).into_data();

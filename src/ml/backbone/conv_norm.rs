@@ -1,6 +1,7 @@
 //! `Conv2d -> BatchNorm -> ReLU6`: torchvision's `Conv2dNormActivation` as MobileNetV2 uses it,
 //! and the same triple in EfficientNet-Lite (which pads like TensorFlow and uses another epsilon).
 
+use super::folded_conv::FoldedConv;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -53,6 +54,11 @@ pub struct ConvNorm {
     /// How the input is padded; lopsided (TensorFlow) padding is applied before `conv`.
     #[module(skip)]
     pub padding: Padding,
+    /// `conv` with `norm` folded into its weights and a bias, and the activation (see
+    /// [`ConvNorm::fold_norm`]): one convolution instead of a convolution and four broadcast
+    /// ops. Inference only; derived from the fields above, so never saved in a record.
+    #[module(skip)]
+    pub folded: Option<FoldedConv>,
 }
 
 /// Shape of a [`ConvNorm`].
@@ -108,6 +114,7 @@ impl ConvNormConfig {
             norm,
             activation: self.activation,
             padding: self.padding,
+            folded: None,
         }
     }
 }
@@ -115,31 +122,48 @@ impl ConvNormConfig {
 impl ConvNorm {
     /// `[B, C_in, H, W] -> [B, C_out, ceil(H / stride), ceil(W / stride)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.norm.forward(self.convolve(x));
+        let x = self.pad(x);
+        if let Some(folded) = &self.folded {
+            return folded.forward(x);
+        }
+        let x = self.norm.forward(self.conv.forward(x));
         if self.activation { relu6(x) } else { x }
     }
 
     /// The padded convolution alone, before normalisation:
     /// `[B, C_in, H, W] -> [B, C_out, ceil(H / stride), ceil(W / stride)]`.
     pub fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
+        self.conv.forward(self.pad(x))
+    }
+
+    /// The lopsided (TensorFlow) padding, where the convolution itself pads nothing:
+    /// `[B, C, H, W] -> [B, C, H + top + bottom, W + left + right]`; otherwise `x` unchanged.
+    fn pad(&self, x: Tensor<4>) -> Tensor<4> {
         let [stride, _] = self.conv.stride;
-        let x = if self.padding.is_explicit(stride) {
-            let [_, _, h, w] = x.dims();
-            let [kernel, _] = self.conv.kernel_size;
-            let (top, bottom) = self.padding.amounts(h, kernel, stride);
-            let (left, right) = self.padding.amounts(w, kernel, stride);
-            // [B, C, H, W] -> [B, C, H + top + bottom, W + left + right]
-            x.pad((left, right, top, bottom), PadMode::Constant(0.0))
-        } else {
-            x
-        };
-        self.conv.forward(x)
+        if !self.padding.is_explicit(stride) {
+            return x;
+        }
+        let [_, _, h, w] = x.dims();
+        let [kernel, _] = self.conv.kernel_size;
+        let (top, bottom) = self.padding.amounts(h, kernel, stride);
+        let (left, right) = self.padding.amounts(w, kernel, stride);
+        x.pad((left, right, top, bottom), PadMode::Constant(0.0))
     }
 
     /// Keeps batch normalisation in inference mode (running statistics, never updated) even on
-    /// an autodiff device, as fine-tuning a pretrained network on a few photos needs.
+    /// an autodiff device, as fine-tuning a pretrained network on a few photos needs. Drops the
+    /// folded convolution: it would not follow the weights as they train.
     pub fn freeze_norm_stats(mut self) -> Self {
         self.norm.training = self.norm.training.with_value(false);
+        self.folded = None;
+        self
+    }
+
+    /// Folds inference-mode batch normalisation into the convolution, for a frozen network
+    /// (see [`FoldedConv::new`]). Same outputs up to f32 rounding; the batch-norm form stays in
+    /// `conv` and `norm` for [`Self::freeze_norm_stats`].
+    pub fn fold_norm(mut self) -> Self {
+        self.folded = Some(FoldedConv::new(&self.conv, &self.norm, self.activation));
         self
     }
 }
@@ -152,7 +176,8 @@ pub fn relu6(x: Tensor<4>) -> Tensor<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::TensorData;
+    use burn::module::{Param, RunningState};
+    use burn::tensor::{Distribution, TensorData};
 
     #[test]
     fn tf_same_amounts_at_224() {
@@ -194,6 +219,68 @@ mod tests {
         ];
         for (got, sum) in y.iter().zip(sums) {
             assert!((got - sum / scale).abs() < 1e-4, "{y:?}");
+        }
+    }
+
+    /// A block with non-trivial batch-norm statistics (a fresh one is the identity).
+    fn block(
+        channels_in: usize,
+        kernel: usize,
+        groups: usize,
+        stride: usize,
+        padding: Padding,
+        device: &Device,
+    ) -> ConvNorm {
+        let c = 8;
+        let mut b = ConvNormConfig::new(channels_in, c)
+            .with_kernel(kernel)
+            .with_groups(groups)
+            .with_stride(stride)
+            .with_padding(padding)
+            .init(device);
+        let random = |d| Tensor::<1>::random([c], d, device);
+        b.norm.gamma = Param::from_tensor(random(Distribution::Uniform(0.5, 1.5)));
+        b.norm.beta = Param::from_tensor(random(Distribution::Normal(0.0, 1.0)));
+        b.norm.running_mean = RunningState::new(random(Distribution::Normal(0.0, 1.0)));
+        b.norm.running_var = RunningState::new(random(Distribution::Uniform(0.1, 2.0)));
+        b
+    }
+
+    #[test]
+    fn folding_the_norm_keeps_the_outputs() {
+        let device = Device::flex();
+        // The stem's full 3x3 stride 2 (burn's convolution), depthwise 3x3 stride 1 and 2 and
+        // 1x1 (the CPU kernels), and EfficientNet-Lite's lopsided padding with 3x3 and 5x5.
+        let symmetric = Padding::Symmetric;
+        for (channels_in, kernel, groups, stride, padding) in [
+            (3, 3, 1, 2, symmetric),
+            (8, 3, 8, 1, symmetric),
+            (8, 3, 8, 2, symmetric),
+            (5, 1, 1, 1, symmetric),
+            (3, 3, 1, 2, Padding::TfSame),
+            (8, 3, 8, 2, Padding::TfSame),
+            (8, 5, 8, 2, Padding::TfSame),
+            (8, 5, 8, 1, Padding::TfSame),
+        ] {
+            let b = block(channels_in, kernel, groups, stride, padding, &device);
+            let x = Tensor::<4>::random(
+                [2, channels_in, 9, 9],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let expected = b.forward(x.clone());
+            let folded = b.fold_norm();
+            assert!(folded.folded.is_some());
+            let diff: f32 = (folded.forward(x.clone()) - expected.clone())
+                .abs()
+                .max()
+                .into_scalar();
+            assert!(diff < 1e-5, "folding changed the outputs by {diff}");
+            // Fine-tuning trains the batch-norm form, unchanged.
+            let unfolded = folded.freeze_norm_stats();
+            assert!(unfolded.folded.is_none());
+            let diff: f32 = (unfolded.forward(x) - expected).abs().max().into_scalar();
+            assert_eq!(diff, 0.0);
         }
     }
 }

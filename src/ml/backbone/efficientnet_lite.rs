@@ -171,6 +171,21 @@ impl EfficientNetLite0 {
             classifier: self.classifier,
         }
     }
+
+    /// Every batch normalisation folded into its convolution (see [`ConvNorm::fold_norm`]): the
+    /// frozen backbone's inference form. Blocks taken for fine-tuning train the unfolded form.
+    pub fn fold_norm(self) -> Self {
+        EfficientNetLite0 {
+            stem: self.stem.fold_norm(),
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(InvertedResidual::fold_norm)
+                .collect(),
+            last: self.last.fold_norm(),
+            classifier: self.classifier,
+        }
+    }
 }
 
 #[cfg(test)]

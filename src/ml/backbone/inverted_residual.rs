@@ -93,6 +93,17 @@ impl InvertedResidual {
             residual: self.residual,
         }
     }
+
+    /// Every layer's batch normalisation folded into its convolution, for inference (see
+    /// [`ConvNorm::fold_norm`]).
+    pub fn fold_norm(self) -> Self {
+        InvertedResidual {
+            expand: self.expand.map(ConvNorm::fold_norm),
+            depthwise: self.depthwise.fold_norm(),
+            project: self.project.fold_norm(),
+            residual: self.residual,
+        }
+    }
 }
 
 #[cfg(test)]

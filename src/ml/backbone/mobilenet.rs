@@ -148,6 +148,22 @@ impl MobileNetV2 {
             classifier: self.classifier,
         }
     }
+
+    /// Every batch normalisation folded into its convolution (see [`ConvNorm::fold_norm`]): the
+    /// frozen backbone's inference form, about a third faster on the CPU. Blocks taken for
+    /// fine-tuning ([`Self::freeze_norm_stats`], `Classifier::new`) train the unfolded form.
+    pub fn fold_norm(self) -> Self {
+        MobileNetV2 {
+            stem: self.stem.fold_norm(),
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(InvertedResidual::fold_norm)
+                .collect(),
+            last: self.last.fold_norm(),
+            classifier: self.classifier,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 //! stage tables); [`Backbone`] holds a loaded network of either kind.
 
 pub mod conv_norm;
+pub mod cpu_kernels;
 pub mod efficientnet_lite;
+pub mod folded_conv;
 pub mod inverted_residual;
 pub mod kind;
 pub mod mobilenet;
@@ -109,11 +111,21 @@ impl Backbone {
         }
     }
 
-    /// Keeps every batch normalisation in inference mode, even on an autodiff device.
+    /// Keeps every batch normalisation in inference mode, even on an autodiff device (and drops
+    /// the folded form, which would not follow trained weights).
     pub fn freeze_norm_stats(self) -> Self {
         match self {
             Backbone::MobileNetV2(net) => net.freeze_norm_stats().into(),
             Backbone::EfficientNetLite0(net) => net.freeze_norm_stats().into(),
+        }
+    }
+
+    /// Every batch normalisation folded into its convolution: the frozen backbone's fast form for
+    /// extraction (see [`conv_norm::ConvNorm::fold_norm`]).
+    pub fn fold_norm(self) -> Self {
+        match self {
+            Backbone::MobileNetV2(net) => net.fold_norm().into(),
+            Backbone::EfficientNetLite0(net) => net.fold_norm().into(),
         }
     }
 }
