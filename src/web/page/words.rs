@@ -3,6 +3,7 @@
 
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
+use crate::ml::error::ModelFileProblem;
 use crate::ml::pipeline::Phase;
 use crate::ml::session::SessionError;
 use crate::web::glue::fetch::FetchError;
@@ -166,11 +167,36 @@ pub fn ml_error(e: &MlError) -> String {
             s
         }
         MlError::Read(_) => "The device stopped responding while computing. Reload the page and try again; if it keeps happening, add ?backend=cpu to the address.".to_string(),
-        MlError::Weights { .. } | MlError::ModelFile { .. } => {
+        MlError::Weights { .. } => {
             "The network's weights are damaged. Reload the page.".to_string()
         }
-        MlError::UnknownBackbone { .. } | MlError::BackboneMismatch { .. } => {
-            "This model was made for another network than the one loaded.".to_string()
+        MlError::ModelFile { name, problem } => model_file_problem(name, problem),
+    }
+}
+
+/// Why the model file `name` cannot be opened, one sentence per case.
+pub fn model_file_problem(name: &str, problem: &ModelFileProblem) -> String {
+    match problem {
+        ModelFileProblem::NotOurs => format!("{name} is not a Whisker model file."),
+        ModelFileProblem::Damaged(_) => {
+            format!("{name} is damaged or incomplete: download the model again.")
+        }
+        ModelFileProblem::NewerFormat { .. } => format!(
+            "{name} was made by a newer version of Whisker. Reload the page to get the newest version."
+        ),
+        ModelFileProblem::UnknownBackbone { backbone, .. } => format!(
+            "{name} needs a network ({backbone}) that this version of Whisker does not have."
+        ),
+        ModelFileProblem::OtherBackbone { model, loaded } => format!(
+            "{name} was trained on {}, but {} is loaded.",
+            model.name(),
+            loaded.name()
+        ),
+        ModelFileProblem::OtherInitialisation { .. } => {
+            format!("{name} was trained on a randomly initialised network, not the pretrained one.")
+        }
+        ModelFileProblem::Invalid(_) => {
+            format!("{name} does not describe a model Whisker can run.")
         }
     }
 }
