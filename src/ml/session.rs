@@ -457,7 +457,9 @@ impl Session {
     /// Opens a model file (`name` is used in errors) as the session's model. It must have been
     /// trained on this session's backbone.
     pub fn import_model<P>(&self, name: &str, bytes: &[u8]) -> Result<ModelMeta, SessionError<P>> {
-        let (classifier, meta) = model_file::from_bytes(name, bytes, &self.device)?;
+        // The metadata first: a model of the other backbone would otherwise be refused for its
+        // tensors' shapes rather than for what it is.
+        let meta = model_file::read_meta(name, bytes)?;
         meta.check_backbone(name, self.backbone.kind())?;
         let expected = match self.source {
             BackboneSource::Pretrained => None,
@@ -473,6 +475,7 @@ impl Session {
             )
             .into());
         }
+        let (classifier, meta) = model_file::from_bytes(name, bytes, &self.device)?;
         self.keep_model(classifier, meta.classes.clone());
         Ok(meta)
     }
@@ -853,5 +856,40 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_model_of_the_other_backbone_is_refused_as_such() {
+        let device = Device::flex();
+        let lite0 = Backbone::init(BackboneKind::EfficientNetLite0, &device);
+        let head = crate::ml::head::HeadConfig::new(crate::ml::backbone::FEATURE_DIM, 2)
+            .init(&mut crate::core::rng::Rng::new(1), &device);
+        let classifier = Classifier::new(&lite0, 0, head);
+        let meta = ModelMeta::new(BackboneKind::EfficientNetLite0, classes(), 0, None);
+        let bytes = model_file::to_bytes(&classifier, &meta).unwrap();
+
+        let session = Session::new(
+            Backbone::init(BackboneKind::MobileNetV2, &device),
+            BackboneSource::Pretrained,
+            device,
+            1,
+        );
+        let err = session
+            .import_model::<Infallible>("lite0.safetensors", &bytes)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SessionError::Ml(MlError::ModelFile {
+                    problem: ModelFileProblem::OtherBackbone {
+                        model: BackboneKind::EfficientNetLite0,
+                        loaded: BackboneKind::MobileNetV2
+                    },
+                    ..
+                })
+            ),
+            "{err}"
+        );
+        assert!(session.model().is_none());
     }
 }
