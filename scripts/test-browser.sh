@@ -9,6 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The end-to-end test of model files runs the native CLI on a file the page downloaded (a no-op
+# after scripts/test.sh's native tests, which build it).
+echo "== cargo build --bin whisker (native CLI)"
+cargo build --quiet --offline --bin whisker
+
 # wasm builds get their own target directory, so they never wait on a native build's lock.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/web}
 # wasm-opt 132 from npm (scripts/setup.sh), ahead of any other on PATH.

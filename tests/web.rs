@@ -312,10 +312,20 @@ async fn protocol_messages_cross_the_thread_boundary() {
         classes: vec!["Cat".into(), "Dog".into()],
         probabilities: vec![0.25, 0.75],
     }));
-    let (id, back) = decode_reply(&encode_reply(RequestId(3), &reply)).unwrap();
+    let (id, back, attached) = decode_reply(&encode_reply(RequestId(3), &reply, None)).unwrap();
     assert_eq!(id, RequestId(3));
     assert!(back.is_final());
+    assert!(attached.is_none());
     assert!(matches!(back, Reply::Predicted(Ok(p)) if p.probabilities == [0.25, 0.75]));
+
+    // A model file's bytes travel as an attachment, whose buffer the sender transfers.
+    let bytes = js_sys::Uint8Array::from(&[1u8, 2, 3][..]);
+    let message = encode_reply(RequestId(4), &Reply::ModelFile, Some(bytes.as_ref()));
+    assert_eq!(attached_buffer(&message).map(|b| b.byte_length()), Some(3));
+    let (_, back, attached) = decode_reply(&message).unwrap();
+    assert!(matches!(back, Reply::ModelFile) && back.is_final());
+    let attached: js_sys::Uint8Array = attached.unwrap().unchecked_into();
+    assert_eq!(attached.to_vec(), [1, 2, 3]);
     assert!(
         !Reply::Training(Progress {
             phase: Phase::Extracting,

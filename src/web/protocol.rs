@@ -20,7 +20,7 @@ use crate::ml::session::{SessionError, TrainReport};
 use crate::ml::settings::TrainSettings;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Identifies a request and the replies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,6 +58,13 @@ pub enum Request {
     Predict { name: String },
     /// What the engine holds. Answered by [`Reply::Status`].
     Inspect,
+    /// The trained (or opened) model as a model file (see [`crate::ml::model_file`]). Answered
+    /// by [`Reply::ModelFile`] with the file's bytes attached as a `Uint8Array`, or
+    /// [`Reply::ModelFailed`].
+    ExportModel,
+    /// Open the attached model file as the engine's model; `name` is the file's name, for
+    /// messages. Answered by [`Reply::ModelOpened`] or [`Reply::ModelFailed`].
+    OpenModel { name: String },
 }
 
 /// One class to train: its name and its photos.
@@ -92,6 +99,12 @@ pub enum Reply {
     Predicted(Result<Prediction, EngineError>),
     /// What the engine holds.
     Status(EngineStatus),
+    /// The model file's bytes are attached (a `Uint8Array`).
+    ModelFile,
+    /// A model file was opened and is now the model.
+    ModelOpened(ModelSummary),
+    /// The model could not be exported or opened.
+    ModelFailed(EngineError),
     /// The engine panicked or could not start; nothing more will come from it.
     Crashed(String),
 }
@@ -265,6 +278,15 @@ pub struct Prediction {
     pub probabilities: Vec<f32>,
 }
 
+/// What a model opened from a file can tell apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// Class names, in output order.
+    pub classes: Vec<String>,
+    /// Backbone blocks the model fine-tuned (0: only the head was trained).
+    pub fine_tune_blocks: usize,
+}
+
 /// What the engine holds (for tests, and to report memory).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStatus {
@@ -289,16 +311,27 @@ pub fn decode_request(data: &JsValue) -> Result<(RequestId, Request, Option<JsVa
     Ok((id, request, attachment))
 }
 
-/// The JavaScript object that carries a reply: `{ id, reply: <JSON> }`.
-pub fn encode_reply(id: RequestId, reply: &Reply) -> JsValue {
-    envelope(id, "reply", &serde_json::to_string(reply), None)
+/// The JavaScript object that carries a reply: `{ id, reply: <JSON>, attachment? }` (the
+/// attachment: a [`Reply::ModelFile`]'s bytes).
+pub fn encode_reply(id: RequestId, reply: &Reply, attachment: Option<&JsValue>) -> JsValue {
+    envelope(id, "reply", &serde_json::to_string(reply), attachment)
 }
 
 /// Reads a reply envelope made by [`encode_reply`].
-pub fn decode_reply(data: &JsValue) -> Result<(RequestId, Reply), String> {
+pub fn decode_reply(data: &JsValue) -> Result<(RequestId, Reply, Option<JsValue>), String> {
     let (id, json) = open(data, "reply")?;
     let reply = serde_json::from_str(&json).map_err(|e| format!("bad reply: {e}"))?;
-    Ok((id, reply))
+    let attachment = Some(get(data, "attachment")).filter(|a| !a.is_undefined());
+    Ok((id, reply, attachment))
+}
+
+/// The bytes attached to an envelope, if they are a `Uint8Array`: the buffer to transfer (move)
+/// rather than copy when posting it to another thread.
+pub fn attached_buffer(envelope: &JsValue) -> Option<js_sys::ArrayBuffer> {
+    get(envelope, "attachment")
+        .dyn_into::<js_sys::Uint8Array>()
+        .ok()
+        .map(|bytes| bytes.buffer())
 }
 
 /// The envelope a dying worker sends: `{ fatal: <message> }`.

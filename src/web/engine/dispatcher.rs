@@ -8,11 +8,12 @@ use crate::core::dataset::PhotoId;
 use crate::ml::pipeline::Progress;
 use crate::ml::session::{LabelledPhoto, Session, SessionError};
 use crate::ml::settings::TrainSettings;
-use crate::web::glue::js::now_ms;
-use crate::web::glue::yield_now::yield_now;
+use crate::ml::{MlError, ModelFileProblem};
+use crate::web::glue::js::{self, now_ms};
+use crate::web::glue::yield_now::{yield_now, yield_task};
 use crate::web::protocol::{
-    ClassJob, DecodeError, EngineError, EngineStatus, PhotoError, Prediction, Reply, Request,
-    RequestId, decode_request, encode_reply,
+    ClassJob, DecodeError, EngineError, EngineStatus, ModelSummary, PhotoError, Prediction, Reply,
+    Request, RequestId, decode_request, encode_reply,
 };
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
@@ -20,7 +21,8 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
-/// Sends an encoded reply envelope (see [`encode_reply`]) to the page.
+/// Sends an encoded reply envelope (see [`encode_reply`]) to the page, transferring the bytes
+/// it carries (see [`crate::web::protocol::attached_buffer`]).
 pub type Post = Rc<dyn Fn(JsValue)>;
 
 /// Serves requests. Cheap to clone; clones share the engine.
@@ -101,7 +103,11 @@ impl Dispatcher {
 
 impl Engine {
     fn send(&self, id: RequestId, reply: Reply) {
-        (self.post)(encode_reply(id, &reply));
+        (self.post)(encode_reply(id, &reply, None));
+    }
+
+    fn send_with(&self, id: RequestId, reply: Reply, attachment: &JsValue) {
+        (self.post)(encode_reply(id, &reply, Some(attachment)));
     }
 
     fn session(&self) -> Result<Rc<Session>, EngineError> {
@@ -175,8 +181,51 @@ impl Engine {
                 };
                 self.send(id, Reply::Predicted(result));
             }
+            Request::ExportModel => match self.export_model() {
+                Ok(bytes) => {
+                    let bytes = js_sys::Uint8Array::from(bytes.as_slice());
+                    self.send_with(id, Reply::ModelFile, bytes.as_ref());
+                }
+                Err(e) => self.send(id, Reply::ModelFailed(e)),
+            },
+            Request::OpenModel { name } => {
+                let reply = match file {
+                    Some(file) => match self.open_model(&file, &name).await {
+                        Ok(summary) => Reply::ModelOpened(summary),
+                        Err(e) => Reply::ModelFailed(e),
+                    },
+                    None => Reply::ModelFailed(unreadable_model(&name, "no file attached")),
+                };
+                self.send(id, reply);
+            }
             Request::Stop | Request::Forget { .. } | Request::Weights | Request::Inspect => {}
         }
+    }
+
+    fn export_model(&self) -> Result<Vec<u8>, EngineError> {
+        Ok(self.session()?.export_model::<PhotoError>()?)
+    }
+
+    /// Reads the model file `file` and makes it the session's model. Refused while training:
+    /// the run would replace it when it ends.
+    async fn open_model(
+        &self,
+        file: &web_sys::Blob,
+        name: &str,
+    ) -> Result<ModelSummary, EngineError> {
+        let session = self.session()?;
+        if session.is_training() {
+            return Err(SessionError::Busy.into());
+        }
+        let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+            .await
+            .map_err(|e| unreadable_model(name, &js::describe(&e)))?;
+        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+        let meta = session.import_model::<PhotoError>(name, &bytes)?;
+        Ok(ModelSummary {
+            classes: meta.classes,
+            fine_tune_blocks: meta.fine_tune_blocks,
+        })
     }
 
     async fn add_photo(&self, photo: PhotoId, file: &web_sys::Blob, name: &str) -> Reply {
@@ -229,10 +278,11 @@ impl Engine {
                         );
                     }
                     // Compute and the progress report run as separate tasks, each short (this
-                    // matters when the engine shares the page's thread).
-                    yield_now().await;
+                    // matters when the engine shares the page's thread), queued behind the
+                    // page's messages so a Stop is seen at the next step.
+                    yield_task().await;
                     self.send(id, Reply::Training(p));
-                    yield_now().await;
+                    yield_task().await;
                     last_step.set(now_ms());
                     !self.stop.get()
                 },
@@ -259,6 +309,15 @@ impl Engine {
             probabilities,
         })
     }
+}
+
+/// A model file whose bytes could not be read.
+fn unreadable_model(name: &str, detail: &str) -> EngineError {
+    SessionError::Ml(MlError::model_file(
+        name,
+        ModelFileProblem::Damaged(detail.to_string()),
+    ))
+    .into()
 }
 
 fn missing_file(name: &str) -> PhotoError {

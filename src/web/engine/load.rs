@@ -6,7 +6,7 @@ use crate::ml::backbone::BackboneKind;
 use crate::ml::session::{BackboneSource, Session};
 use crate::ml::weights::{Precision, load_record};
 use crate::web::glue::js::now_ms;
-use crate::web::glue::yield_now::yield_now;
+use crate::web::glue::yield_now::{yield_now, yield_task};
 use crate::web::protocol::{BackendInfo, BackendRequest, LoadError, LoadStep};
 use std::rc::Rc;
 
@@ -36,7 +36,8 @@ pub async fn load_session(
         device,
         extract_batch(&backend),
     )
-    .with_pause(Rc::new(|| Box::pin(yield_now())));
+    // Between backbone stages: lets a Stop or a new request in (see `yield_task`).
+    .with_pause(Rc::new(|| Box::pin(yield_task())));
 
     on_step(LoadStep::WarmingUp);
     let started = now_ms();

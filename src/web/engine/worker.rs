@@ -6,7 +6,7 @@
 
 use super::dispatcher::Dispatcher;
 use crate::web::glue::js;
-use crate::web::protocol::encode_fatal;
+use crate::web::protocol::{attached_buffer, encode_fatal};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -25,7 +25,14 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
 
     let reply_scope = scope.clone();
     let dispatcher = Dispatcher::new(Rc::new(move |envelope| {
-        if let Err(e) = reply_scope.post_message(&envelope) {
+        // Attached bytes (a model file) move to the page instead of being copied.
+        let sent = match attached_buffer(&envelope) {
+            Some(buffer) => {
+                reply_scope.post_message_with_transfer(&envelope, &js_sys::Array::of1(&buffer))
+            }
+            None => reply_scope.post_message(&envelope),
+        };
+        if let Err(e) = sent {
             log::error!("could not answer the page: {}", js::describe(&e));
         }
     }));

@@ -2,6 +2,7 @@
 //! them into plain words (see `crate::web::page::words`). Both the page and the engine use them.
 
 pub mod decode;
+pub mod download;
 pub mod fetch;
 pub mod gpu;
 pub mod js;

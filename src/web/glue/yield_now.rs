@@ -18,6 +18,15 @@ pub async fn yield_now() {
         let _ = JsFuture::from(promise).await;
         return;
     }
+    yield_task().await;
+}
+
+/// Resumes in a fresh task queued behind the messages already waiting, such as a Stop.
+///
+/// The engine's long loops yield with this, not [`yield_now`]: `scheduler.yield()` resumes
+/// *ahead* of queued tasks, so a loop that yields only that way never lets the page's next
+/// message in (a Stop pressed during extraction was served only once extraction had ended).
+pub async fn yield_task() {
     let promise = js_sys::Promise::new(
         &mut |resolve, _reject| match web_sys::MessageChannel::new() {
             Ok(channel) => {

@@ -2,20 +2,21 @@
 //! functions that send requests to the engine (see `client`) and update the [`AppState`]
 //! signals as its replies arrive.
 
-use super::client::client;
+use super::client::{Replies, client};
 use super::ids;
 use super::state::*;
 use super::words;
 use crate::ml::backbone::BackboneKind;
+use crate::ml::model_file::suggested_file_name;
 use crate::ml::pipeline::{Phase, Progress};
 use crate::ml::session::SessionError;
 use crate::ml::settings::TrainSettings;
 use crate::ml::weights::Precision;
+use crate::web::glue::download::save_file;
 use crate::web::glue::fetch::fetch_bytes;
 use crate::web::glue::js;
 use crate::web::protocol::{BackendRequest, ClassJob, EngineError, LoadStep, Reply, Request};
 use futures::StreamExt;
-use futures::channel::mpsc::UnboundedReceiver;
 use leptos::prelude::*;
 
 /// Where the f16 backbone record is served, relative to the page.
@@ -70,7 +71,7 @@ async fn download_weights(state: AppState) {
     }
 }
 
-async fn show_loading(state: AppState, mut replies: UnboundedReceiver<Reply>) {
+async fn show_loading(state: AppState, mut replies: Replies) {
     while let Some(reply) = replies.next().await {
         match reply {
             Reply::Backend(info) => {
@@ -236,10 +237,14 @@ pub async fn train(state: AppState) {
                         .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id())),
                 }));
                 state.trained_on.set(Some(snapshot.clone()));
+                state.model.set(Some(ModelInfo {
+                    classes: report.classes,
+                    origin: ModelOrigin::Trained,
+                }));
                 state.train.set(TrainStatus::Finished);
             }
             Reply::TrainFailed(EngineError::Session(SessionError::Stopped)) => {
-                state.train.set(TrainStatus::Idle)
+                state.train.set(TrainStatus::Stopped)
             }
             Reply::TrainFailed(e) => {
                 log::warn!("training: {e}");
@@ -352,4 +357,83 @@ pub fn remove_prediction(state: AppState, key: ids::PredictionId) {
     state
         .predictions
         .update(|rows| rows.retain(|r| r.key != key));
+}
+
+/// Downloads the model as a model file (`whisker-<classes>.safetensors`).
+pub async fn export_model(state: AppState) {
+    let Some(classes) = state
+        .model
+        .with_untracked(|m| m.as_ref().map(|m| m.classes.clone()))
+    else {
+        return;
+    };
+    let mut answers = client().call_for_attachments(Request::ExportModel, None);
+    let notice = match answers.next().await {
+        Some((Reply::ModelFile, Some(bytes))) => {
+            match save_file(&bytes, &suggested_file_name(&classes)) {
+                Ok(()) => None,
+                Err(e) => {
+                    log::error!("download: {}", js::describe(&e));
+                    Some(Notice::problem(words::DOWNLOAD_FAILED))
+                }
+            }
+        }
+        Some((Reply::ModelFailed(e), _)) => Some(Notice::problem(words::model_error(&e))),
+        Some((Reply::Crashed(m), _)) => Some(Notice::problem(words::crashed(&m))),
+        other => {
+            log::warn!("unexpected answer to a model export: {other:?}");
+            Some(Notice::problem(words::DOWNLOAD_FAILED))
+        }
+    };
+    if notice.is_some() {
+        state.notice.set(notice);
+    }
+}
+
+/// Opens a model file as the model predictions use. When no class has photos yet, the cards
+/// take the model's class names; otherwise they are left as they are.
+pub async fn open_model(state: AppState, file: web_sys::File) {
+    if state.is_training() {
+        state.notice.set(Some(Notice::problem(words::model_error(
+            &EngineError::Session(SessionError::Busy),
+        ))));
+        return;
+    }
+    let name = file.name();
+    let mut replies = client().call(
+        Request::OpenModel { name: name.clone() },
+        Some(file.as_ref()),
+    );
+    let notice = match replies.next().await {
+        Some(Reply::ModelOpened(summary)) => {
+            if state.has_no_photos() {
+                state
+                    .classes
+                    .set(summary.classes.iter().map(|c| ClassEntry::new(c)).collect());
+            }
+            // The results shown describe the model this one replaces.
+            state.report.set(None);
+            state.history.set(Vec::new());
+            state.trained_on.set(None);
+            if !state.is_training() {
+                state.train.set(TrainStatus::Idle);
+            }
+            let text = words::model_opened(&name, &summary.classes);
+            state.model.set(Some(ModelInfo {
+                classes: summary.classes,
+                origin: ModelOrigin::Opened { file_name: name },
+            }));
+            Notice::news(text)
+        }
+        Some(Reply::ModelFailed(e)) => {
+            log::warn!("opening {name}: {e}");
+            Notice::problem(words::model_error(&e))
+        }
+        Some(Reply::Crashed(m)) => Notice::problem(words::crashed(&m)),
+        other => {
+            log::warn!("unexpected answer to opening a model: {other:?}");
+            Notice::problem(words::crashed("no answer"))
+        }
+    };
+    state.notice.set(Some(notice));
 }

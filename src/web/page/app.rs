@@ -4,6 +4,7 @@ use super::actions::load_engine;
 use super::components::backend_badge::BackendBadge;
 use super::components::class_card::ClassCard;
 use super::components::load_banner::LoadBanner;
+use super::components::notice::NoticeBar;
 use super::components::predict_panel::PredictPanel;
 use super::components::results::Results;
 use super::components::train_panel::TrainPanel;
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
             <BackendBadge />
         </header>
         <LoadBanner />
+        <NoticeBar />
         <main class="steps">
             <section class="step step-collect" aria-labelledby="step-1">
                 <h2 id="step-1">

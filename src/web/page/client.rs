@@ -5,6 +5,7 @@
 
 use crate::web::glue::js;
 use crate::web::protocol::{Reply, Request, RequestId, decode_fatal, decode_reply, encode_request};
+use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -21,12 +22,18 @@ pub enum Link {
     Local(Rc<dyn Fn(&JsValue)>),
 }
 
+/// A reply and what it carries (a model file's bytes, see [`Reply::ModelFile`]).
+pub type Answer = (Reply, Option<JsValue>);
+
+/// The replies to one request, ending after the final one (see [`Client::call`]).
+pub type Replies = futures::stream::Map<UnboundedReceiver<Answer>, fn(Answer) -> Reply>;
+
 /// The page's connection to the engine.
 pub struct Client {
     link: Link,
     next_id: Cell<u64>,
     /// Requests still expecting replies.
-    waiting: RefCell<HashMap<RequestId, UnboundedSender<Reply>>>,
+    waiting: RefCell<HashMap<RequestId, UnboundedSender<Answer>>>,
     /// Set once the engine died: every later request is answered with it.
     crashed: RefCell<Option<String>>,
 }
@@ -71,10 +78,23 @@ pub fn in_worker() -> bool {
 impl Client {
     /// Sends `request` (with an attachment: a photo's `File`, the weights' `Uint8Array`) and
     /// returns its replies, ending after the final one.
-    pub fn call(&self, request: Request, attachment: Option<&JsValue>) -> UnboundedReceiver<Reply> {
+    pub fn call(&self, request: Request, attachment: Option<&JsValue>) -> Replies {
+        fn reply(answer: Answer) -> Reply {
+            answer.0
+        }
+        self.call_for_attachments(request, attachment)
+            .map(reply as fn(Answer) -> Reply)
+    }
+
+    /// [`Client::call`], for requests whose replies carry attachments.
+    pub fn call_for_attachments(
+        &self,
+        request: Request,
+        attachment: Option<&JsValue>,
+    ) -> UnboundedReceiver<Answer> {
         let (sender, receiver) = unbounded();
         if let Some(message) = self.crashed.borrow().clone() {
-            let _ = sender.unbounded_send(Reply::Crashed(message));
+            let _ = sender.unbounded_send((Reply::Crashed(message), None));
             return receiver;
         }
         let id = RequestId(self.next_id.get());
@@ -109,7 +129,7 @@ impl Client {
         }
     }
 
-    fn deliver(&self, id: RequestId, reply: Reply) {
+    fn deliver(&self, id: RequestId, reply: Reply, attachment: Option<JsValue>) {
         let last = reply.is_final();
         let sender = if last {
             self.waiting.borrow_mut().remove(&id)
@@ -117,7 +137,7 @@ impl Client {
             self.waiting.borrow().get(&id).cloned()
         };
         if let Some(sender) = sender {
-            let _ = sender.unbounded_send(reply);
+            let _ = sender.unbounded_send((reply, attachment));
         }
     }
 
@@ -125,7 +145,7 @@ impl Client {
         log::error!("the engine stopped: {message}");
         *self.crashed.borrow_mut() = Some(message.clone());
         for (_, sender) in self.waiting.borrow_mut().drain() {
-            let _ = sender.unbounded_send(Reply::Crashed(message.clone()));
+            let _ = sender.unbounded_send((Reply::Crashed(message.clone()), None));
         }
     }
 }
@@ -141,7 +161,7 @@ pub fn receive(data: &JsValue) {
         return;
     }
     match decode_reply(data) {
-        Ok((id, reply)) => client.deliver(id, reply),
+        Ok((id, reply, attachment)) => client.deliver(id, reply, attachment),
         Err(e) => log::error!("{e}"),
     }
 }

@@ -132,8 +132,54 @@ pub enum TrainStatus {
     Running(RunView),
     /// Finished (results are in [`AppState::report`]).
     Finished,
+    /// Stopped before anything was trained (a run stopped while training keeps its best epoch
+    /// and finishes as [`TrainStatus::Finished`], saying it was stopped).
+    Stopped,
     /// Training could not run or failed: what to tell the user.
     Failed(String),
+}
+
+/// The model predictions use: trained here, or opened from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// Class names, in output order.
+    pub classes: Vec<String>,
+    /// Where it came from.
+    pub origin: ModelOrigin,
+}
+
+/// Where the current model came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelOrigin {
+    /// Trained on this page (on [`AppState::trained_on`]).
+    Trained,
+    /// Opened from the model file of that name.
+    Opened { file_name: String },
+}
+
+/// A message to the user that is not tied to one control: what happened to the model or the
+/// project ("opened …", "could not …").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    /// A problem (shown as an alert) rather than news.
+    pub problem: bool,
+}
+
+impl Notice {
+    pub fn news(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            problem: false,
+        }
+    }
+
+    pub fn problem(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            problem: true,
+        }
+    }
 }
 
 /// The results of the last training.
@@ -240,6 +286,10 @@ pub struct AppState {
     /// Photos and class names the last model was trained on, to tell when it is out of date.
     pub trained_on: RwSignal<Option<Snapshot>>,
     pub predictions: RwSignal<Vec<PredictionRow>>,
+    /// The model predictions use, if any.
+    pub model: RwSignal<Option<ModelInfo>>,
+    /// The latest notice, until dismissed or replaced.
+    pub notice: RwSignal<Option<Notice>>,
 }
 
 /// Class names with their photos, in order: what a model was trained on.
@@ -260,7 +310,30 @@ impl AppState {
             report: RwSignal::new(None),
             trained_on: RwSignal::new(None),
             predictions: RwSignal::new(Vec::new()),
+            model: RwSignal::new(None),
+            notice: RwSignal::new(None),
         }
+    }
+
+    /// Whether the model was trained here on other classes or photos than there are now (an
+    /// opened model is never out of date: it was not trained on these photos).
+    pub fn model_is_stale(&self) -> bool {
+        let trained_here = self
+            .model
+            .with(|m| m.as_ref().is_some_and(|m| m.origin == ModelOrigin::Trained));
+        trained_here && {
+            let now = self.snapshot();
+            self.trained_on
+                .with(|t| t.as_ref().is_some_and(|t| *t != now))
+        }
+    }
+
+    /// Whether every class is empty (no photos, none being read).
+    pub fn has_no_photos(&self) -> bool {
+        self.classes.with_untracked(|c| {
+            c.iter()
+                .all(|c| c.photos.with_untracked(Vec::is_empty) && c.pending.get_untracked() == 0)
+        })
     }
 
     /// Class names and photo ids as they are now.

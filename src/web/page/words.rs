@@ -174,6 +174,56 @@ pub fn ml_error(e: &MlError) -> String {
     }
 }
 
+/// Stop was pressed before training began.
+pub const STOPPED_BEFORE_TRAINING: &str =
+    "Stopped before training began: nothing new was trained. Press Train to start again.";
+
+/// The browser refused to save the model file.
+pub const DOWNLOAD_FAILED: &str = "The browser did not let Whisker save the model file. Check that downloads are allowed for this page, then try again.";
+
+/// Why the model could not be downloaded or opened.
+pub fn model_error(e: &EngineError) -> String {
+    match e {
+        EngineError::NotLoaded => {
+            "The network is still loading. Wait a moment, then try again.".to_string()
+        }
+        EngineError::Session(SessionError::NoModel) => {
+            "There is no model yet: train one first.".to_string()
+        }
+        EngineError::Session(SessionError::Busy) => {
+            "Training is running. Wait for it to finish (or press Stop), then open the model."
+                .to_string()
+        }
+        e => train_error(e),
+    }
+}
+
+/// The model was trained before the classes or photos changed.
+pub fn stale_model(classes: &[String]) -> String {
+    format!(
+        "Your classes or photos changed since training: this model still answers with {}. Train again to update it.",
+        list(classes)
+    )
+}
+
+/// A model file was opened.
+pub fn model_opened(name: &str, classes: &[String]) -> String {
+    format!(
+        "Opened {name}. It tells apart {}: try it on new photos.",
+        list(classes)
+    )
+}
+
+/// "a", "a and b", "a, b and c" (each quoted).
+fn list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("“{s}”")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// Why the model file `name` cannot be opened, one sentence per case.
 pub fn model_file_problem(name: &str, problem: &ModelFileProblem) -> String {
     match problem {

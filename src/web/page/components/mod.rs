@@ -5,6 +5,8 @@ pub mod class_card;
 pub mod curves;
 pub mod file_picker;
 pub mod load_banner;
+pub mod model_actions;
+pub mod notice;
 pub mod photo_grid;
 pub mod photo_thumb;
 pub mod predict_panel;

@@ -1,6 +1,7 @@
 //! Try it: new photos and their class probabilities.
 
 use super::file_picker::FilePicker;
+use super::model_actions::ModelActions;
 use crate::web::page::actions::{predict, remove_prediction};
 use crate::web::page::state::{AppState, PredictionRow, PredictionStatus};
 use crate::web::page::words;
@@ -90,7 +91,13 @@ fn PredictionCard(row: PredictionRow) -> impl IntoView {
 #[component]
 pub fn PredictPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let has_model = move || state.report.with(Option::is_some);
+    let has_model = move || state.model.with(Option::is_some);
+    let stale_classes = move || {
+        state
+            .model_is_stale()
+            .then(|| state.model.with(|m| m.as_ref().map(|m| m.classes.clone())))
+            .flatten()
+    };
     let disabled = Signal::derive(move || !has_model() || state.is_training());
     let hint = move || {
         if has_model() {
@@ -109,6 +116,17 @@ pub fn PredictPanel() -> impl IntoView {
                 on_files=move |files| spawn_local(predict(state, files))
             />
             <p class="hint">{hint}</p>
+            {move || {
+                stale_classes()
+                    .map(|classes| {
+                        view! {
+                            <p class="note" data-testid="predict-stale">
+                                {words::stale_model(&classes)}
+                            </p>
+                        }
+                    })
+            }}
+            <ModelActions />
             <ul class="predictions">
                 <For
                     each=move || state.predictions.get()

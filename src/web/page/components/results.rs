@@ -16,12 +16,7 @@ fn shade(count: usize, row_total: usize) -> String {
 #[component]
 fn ReportView(report: Report) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let stale = move || {
-        let now = state.snapshot();
-        state
-            .trained_on
-            .with(|t| t.as_ref().is_some_and(|t| *t != now))
-    };
+    let stale = move || state.model_is_stale();
     let accuracy_text = report
         .val_accuracy
         .map(words::percent)
@@ -116,7 +111,9 @@ fn ReportView(report: Report) -> impl IntoView {
                 .stopped
                 .then(|| {
                     view! {
-                        <p class="note">"Stopped early: this is the best model found until then."</p>
+                        <p class="note" data-testid="stopped-early">
+                            "Stopped early: this is the best model found until then."
+                        </p>
                     }
                 })}
             <Show when=stale>

@@ -72,6 +72,12 @@ pub fn TrainPanel() -> impl IntoView {
                     </div>
                 }
                 .into_any(),
+                TrainStatus::Stopped => view! {
+                    <p class="note" data-testid="train-stopped">
+                        {words::STOPPED_BEFORE_TRAINING}
+                    </p>
+                }
+                .into_any(),
                 TrainStatus::Failed(message) => view! {
                     <p class="error" role="alert" data-testid="train-error">
                         {message}
