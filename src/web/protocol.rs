@@ -41,7 +41,7 @@ pub enum Request {
     /// answer: the `Load` request answers.
     Weights,
     /// Decode and preprocess the attached file and keep it as `photo`. Answered by
-    /// [`Reply::PhotoAdded`] or [`Reply::PhotoFailed`].
+    /// [`Reply::PhotoAdded`] (with the photo's compact copy) or [`Reply::PhotoFailed`].
     AddPhoto { photo: PhotoId, name: String },
     /// Forget a photo and its cached features. No answer.
     Forget { photo: PhotoId },
@@ -65,6 +65,9 @@ pub enum Request {
     /// Open the attached model file as the engine's model; `name` is the file's name, for
     /// messages. Answered by [`Reply::ModelOpened`] or [`Reply::ModelFailed`].
     OpenModel { name: String },
+    /// Forget every photo, every cached feature and the model (the user started over). No
+    /// answer.
+    Reset,
 }
 
 /// One class to train: its name and its photos.
@@ -85,7 +88,8 @@ pub enum Reply {
     Loaded,
     /// The network could not be loaded.
     LoadFailed(LoadError),
-    /// The photo is kept and ready to train on.
+    /// The photo is kept and ready to train on. Its compact copy (a JPEG `Blob`, shorter side
+    /// at most 512 pixels) is attached when the browser could encode one.
     PhotoAdded,
     /// The photo cannot be used.
     PhotoFailed(PhotoError),

@@ -3,7 +3,7 @@
 //! serves the Web Worker (`worker`) and, where workers are unavailable, the page's own thread.
 
 use super::load::load_session;
-use super::photos::{PhotoStore, prepare};
+use super::photos::{PhotoStore, prepare, prepare_with_copy};
 use crate::core::dataset::PhotoId;
 use crate::ml::pipeline::Progress;
 use crate::ml::session::{LabelledPhoto, Session, SessionError};
@@ -80,6 +80,7 @@ impl Dispatcher {
         match request {
             Request::Stop => engine.stop.set(true),
             Request::Forget { photo } => engine.forget(photo),
+            Request::Reset => engine.reset(),
             Request::Weights => {
                 let bytes = attachment
                     .and_then(|a| a.dyn_into::<js_sys::Uint8Array>().ok())
@@ -121,6 +122,15 @@ impl Engine {
         }
     }
 
+    fn reset(&self) {
+        // A running training stops at its next step; its result is dropped by the page.
+        self.stop.set(true);
+        self.photos.clear();
+        if let Ok(session) = self.session() {
+            session.reset();
+        }
+    }
+
     fn status(&self) -> EngineStatus {
         let session = self.session().ok();
         EngineStatus {
@@ -157,13 +167,14 @@ impl Engine {
                     }
                 }
             }
-            Request::AddPhoto { photo, name } => {
-                let reply = match file {
-                    Some(file) => self.add_photo(photo, &file, &name).await,
-                    None => Reply::PhotoFailed(missing_file(&name)),
-                };
-                self.send(id, reply);
-            }
+            Request::AddPhoto { photo, name } => match file {
+                Some(file) => match self.add_photo(photo, &file, &name).await {
+                    Ok(Some(copy)) => self.send_with(id, Reply::PhotoAdded, copy.as_ref()),
+                    Ok(None) => self.send(id, Reply::PhotoAdded),
+                    Err(e) => self.send(id, Reply::PhotoFailed(e)),
+                },
+                None => self.send(id, Reply::PhotoFailed(missing_file(&name))),
+            },
             Request::Train { classes, settings } => {
                 let reply = match self.train(id, &classes, &settings).await {
                     Ok(report) => Reply::Trained(report),
@@ -198,7 +209,11 @@ impl Engine {
                 };
                 self.send(id, reply);
             }
-            Request::Stop | Request::Forget { .. } | Request::Weights | Request::Inspect => {}
+            Request::Stop
+            | Request::Forget { .. }
+            | Request::Reset
+            | Request::Weights
+            | Request::Inspect => {}
         }
     }
 
@@ -228,21 +243,25 @@ impl Engine {
         })
     }
 
-    async fn add_photo(&self, photo: PhotoId, file: &web_sys::Blob, name: &str) -> Reply {
-        let reply = match prepare(file, name).await {
-            Ok(input) => {
-                self.photos.keep(photo, input);
-                Reply::PhotoAdded
-            }
-            Err(e) => {
-                log::warn!("{e}");
-                Reply::PhotoFailed(e)
-            }
-        };
+    /// Decodes, preprocesses and keeps a photo; returns its compact copy (if the browser could
+    /// encode one) for the page to show and save.
+    async fn add_photo(
+        &self,
+        photo: PhotoId,
+        file: &web_sys::Blob,
+        name: &str,
+    ) -> Result<Option<web_sys::Blob>, PhotoError> {
+        let result = prepare_with_copy(file, name).await.map(|(input, copy)| {
+            self.photos.keep(photo, input);
+            copy
+        });
+        if let Err(e) = &result {
+            log::warn!("{e}");
+        }
         // Decoding is the browser's; preprocessing is ours and takes a few ms: let other
         // requests in between photos.
         yield_now().await;
-        reply
+        result
     }
 
     async fn train(

@@ -12,7 +12,33 @@ use std::rc::Rc;
 
 /// Decodes a file and preprocesses it into the network's `[3, 224, 224]` input.
 pub async fn prepare(blob: &web_sys::Blob, name: &str) -> Result<Vec<f32>, PhotoError> {
-    let rgba = decode::decode_blob(blob, name).await?;
+    let decoded = decode::decode_blob(blob, name).await?;
+    preprocess(&decoded, name)
+}
+
+/// [`prepare`], and the photo's compact JPEG copy (see [`decode::Decoded::jpeg`]); `None` if
+/// this browser cannot encode one.
+pub async fn prepare_with_copy(
+    blob: &web_sys::Blob,
+    name: &str,
+) -> Result<(Vec<f32>, Option<web_sys::Blob>), PhotoError> {
+    let decoded = decode::decode_blob(blob, name).await?;
+    let input = preprocess(&decoded, name)?;
+    let copy = match decoded.jpeg().await {
+        Ok(copy) => Some(copy),
+        Err(e) => {
+            log::warn!(
+                "no compact copy of {name}: {}",
+                crate::web::glue::js::describe(&e)
+            );
+            None
+        }
+    };
+    Ok((input, copy))
+}
+
+fn preprocess(decoded: &decode::Decoded, name: &str) -> Result<Vec<f32>, PhotoError> {
+    let rgba = &decoded.rgba;
     let view = ImageView::new(rgba.width as usize, rgba.height as usize, 4, &rgba.pixels).map_err(
         |source| PhotoError::Preprocess {
             name: name.to_string(),
@@ -46,6 +72,11 @@ impl PhotoStore {
     /// Forgets a photo.
     pub fn forget(&self, id: PhotoId) {
         self.inputs.borrow_mut().remove(&id);
+    }
+
+    /// Forgets every photo.
+    pub fn clear(&self) {
+        self.inputs.borrow_mut().clear();
     }
 
     /// Photos kept.

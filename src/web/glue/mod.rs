@@ -6,4 +6,5 @@ pub mod download;
 pub mod fetch;
 pub mod gpu;
 pub mod js;
+pub mod storage;
 pub mod yield_now;

@@ -4,6 +4,7 @@
 
 use super::client::{Replies, client};
 use super::ids;
+use super::project;
 use super::state::*;
 use super::words;
 use crate::ml::backbone::BackboneKind;
@@ -18,6 +19,7 @@ use crate::web::glue::js;
 use crate::web::protocol::{BackendRequest, ClassJob, EngineError, LoadStep, Reply, Request};
 use futures::StreamExt;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Where the f16 backbone record is served, relative to the page.
 fn weights_url() -> String {
@@ -85,7 +87,10 @@ async fn show_loading(state: AppState, mut replies: Replies) {
                     LoadStep::Building | LoadStep::WarmingUp => LoadState::Preparing,
                 },
             ),
-            Reply::Loaded => set_load(state, LoadState::Ready),
+            Reply::Loaded => {
+                set_load(state, LoadState::Ready);
+                project::restore(state).await;
+            }
             Reply::LoadFailed(e) => {
                 log::error!("loading failed: {e}");
                 set_load(state, LoadState::Failed(words::load_error(&e)));
@@ -110,42 +115,72 @@ fn set_load(state: AppState, next: LoadState) {
 
 /// Sends `files` to the engine as photos of `class`, one at a time; each appears once the engine
 /// has decoded it, and unusable files are listed in the class's problems.
-pub async fn add_photos(class: ClassEntry, files: Vec<web_sys::File>) {
+pub async fn add_photos(state: AppState, class: ClassEntry, files: Vec<web_sys::File>) {
     if files.is_empty() {
         return;
     }
     class.problems.set(Vec::new());
     class.pending.update(|p| *p += files.len());
     for file in files {
-        let name = file.name();
-        let id = ids::photo_id();
-        let mut replies = client().call(
-            Request::AddPhoto {
-                photo: id,
-                name: name.clone(),
-            },
-            Some(file.as_ref()),
-        );
-        match replies.next().await {
-            Some(Reply::PhotoAdded) => {
-                let thumb = thumb(&file);
-                class.photos.update(|v| {
-                    v.push(Photo {
-                        id,
-                        file_name: name,
-                        thumb,
-                    })
-                });
-            }
-            Some(Reply::PhotoFailed(e)) => {
-                log::warn!("{e}");
-                class.problems.update(|p| p.push(words::photo_error(&e)));
-            }
-            Some(Reply::Crashed(m)) => class.problems.update(|p| p.push(words::crashed(&m))),
-            other => log::warn!("unexpected answer to a photo: {other:?}"),
-        }
-        class.pending.update(|p| *p = p.saturating_sub(1));
+        add_photo(state, class, file.as_ref(), &file.name(), None).await;
     }
+}
+
+/// Sends one photo (counted in `class.pending`) to the engine. Once the engine keeps it, it
+/// shows in `class` as the engine's compact copy, which is saved with the project unless
+/// `stored` names its saved file already. Returns whether it was added.
+pub async fn add_photo(
+    state: AppState,
+    class: ClassEntry,
+    blob: &web_sys::Blob,
+    name: &str,
+    stored: Option<String>,
+) -> bool {
+    let id = ids::photo_id();
+    let mut answers = client().call_for_attachments(
+        Request::AddPhoto {
+            photo: id,
+            name: name.to_string(),
+        },
+        Some(blob.as_ref()),
+    );
+    let added = match answers.next().await {
+        // The class was deleted while the photo was being read.
+        Some((Reply::PhotoAdded, _)) if class.deleted.get_untracked() => {
+            client().send(Request::Forget { photo: id }, None);
+            false
+        }
+        Some((Reply::PhotoAdded, copy)) => {
+            let source: web_sys::Blob = copy
+                .and_then(|c| c.dyn_into().ok())
+                .unwrap_or_else(|| blob.clone());
+            let stored = stored.unwrap_or_else(|| project::save_photo(state, &source));
+            let photo = Photo {
+                id,
+                file_name: name.to_string(),
+                thumb: thumb_of(&source),
+                source: Held::new(source),
+                stored,
+            };
+            class.photos.update(|v| v.push(photo));
+            true
+        }
+        Some((Reply::PhotoFailed(e), _)) => {
+            log::warn!("{e}");
+            class.problems.update(|p| p.push(words::photo_error(&e)));
+            false
+        }
+        Some((Reply::Crashed(m), _)) => {
+            class.problems.update(|p| p.push(words::crashed(&m)));
+            false
+        }
+        other => {
+            log::warn!("unexpected answer to a photo: {other:?}");
+            false
+        }
+    };
+    class.pending.update(|p| *p = p.saturating_sub(1));
+    added
 }
 
 /// The files of a `FileList` (file input or drop).
@@ -234,7 +269,8 @@ pub async fn train(state: AppState) {
                     stats: report.stats,
                     backend: state
                         .backend
-                        .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id())),
+                        .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id()))
+                        .to_string(),
                 }));
                 state.trained_on.set(Some(snapshot.clone()));
                 state.model.set(Some(ModelInfo {
@@ -242,6 +278,7 @@ pub async fn train(state: AppState) {
                     origin: ModelOrigin::Trained,
                 }));
                 state.train.set(TrainStatus::Finished);
+                project::save_trained_model(state);
             }
             Reply::TrainFailed(EngineError::Session(SessionError::Stopped)) => {
                 state.train.set(TrainStatus::Stopped)
@@ -418,6 +455,7 @@ pub async fn open_model(state: AppState, file: web_sys::File) {
             if !state.is_training() {
                 state.train.set(TrainStatus::Idle);
             }
+            project::save_model(state, file.clone().into());
             let text = words::model_opened(&name, &summary.classes);
             state.model.set(Some(ModelInfo {
                 classes: summary.classes,

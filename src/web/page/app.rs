@@ -8,6 +8,7 @@ use super::components::notice::NoticeBar;
 use super::components::predict_panel::PredictPanel;
 use super::components::results::Results;
 use super::components::train_panel::TrainPanel;
+use super::project;
 use super::state::{AppState, ClassEntry, ClassId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -26,6 +27,7 @@ pub fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
     spawn_local(load_engine(state));
+    project::keep_saved(state);
 
     let add_class = move |_| {
         state.classes.update(|c| {
@@ -93,6 +95,16 @@ pub fn App() -> impl IntoView {
                     on:click=add_class
                 >
                     "+ Add a class"
+                </button>
+                <button
+                    class="button link start-over"
+                    type="button"
+                    data-testid="start-over"
+                    disabled=move || locked.get()
+                    title="Delete every class, photo and the model kept in this browser"
+                    on:click=move |_| spawn_local(project::start_over(state))
+                >
+                    "Start over"
                 </button>
             </section>
             <section class="step step-train" aria-labelledby="step-2">

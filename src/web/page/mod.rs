@@ -3,7 +3,7 @@
 //!
 //! - `client`: the connection to the engine;
 //! - `state`: the reactive state (signals), `ids` the ids of what the page creates;
-//! - `actions`: what the buttons do;
+//! - `actions`: what the buttons do; `project`: the project saved in the browser;
 //! - `words`: every sentence the page shows about a state or a failure;
 //! - `app` and `components`: the page itself, one component per file.
 //!
@@ -14,6 +14,7 @@ pub mod app;
 pub mod client;
 pub mod components;
 pub mod ids;
+pub mod project;
 pub mod state;
 pub mod words;
 
@@ -51,7 +52,7 @@ fn show_crash() {
         div.set_class_name("banner banner-error crash");
         let _ = div.set_attribute("role", "alert");
         div.set_text_content(Some(
-            "Something broke inside Whisker. Reload the page to start again (your photos need to be added again). If it happens again, add ?backend=cpu to the address.",
+            "Something broke inside Whisker. Reload the page: your classes, photos and model are kept in this browser. If it happens again, add ?backend=cpu to the address.",
         ));
         let _ = body.prepend_with_node_1(&div);
     }

@@ -25,13 +25,28 @@ pub fn thumb(file: &web_sys::File) -> Thumb {
     )))
 }
 
+/// A file the page holds on its own thread (a photo's compact copy, or the user's file).
+pub type Held = send_wrapper::SendWrapper<web_sys::Blob>;
+
 /// A photo shown in a class card.
 #[derive(Clone)]
 pub struct Photo {
     pub id: PhotoId,
     pub file_name: String,
-    /// The file, shown as the thumbnail (revoked when the last copy of the photo goes).
+    /// The photo's compact copy (the user's file if the browser made none): what is saved,
+    /// and what a restarted engine is given again.
+    pub source: Held,
+    /// `source`, shown as the thumbnail (revoked when the last copy of the photo goes).
     pub thumb: Thumb,
+    /// Its file in the saved project (see `project`).
+    pub stored: String,
+}
+
+/// The thumbnail of a photo's compact copy (or file).
+pub fn thumb_of(blob: &web_sys::Blob) -> Thumb {
+    Thumb::new(gloo_file::ObjectUrl::from(gloo_file::Blob::from(
+        blob.clone(),
+    )))
 }
 
 /// One class: a name and its photos.
@@ -45,6 +60,8 @@ pub struct ClassEntry {
     pub pending: RwSignal<usize>,
     /// Files that could not be used, in plain words.
     pub problems: RwSignal<Vec<String>>,
+    /// Set when the class is deleted: photos still being read for it are then dropped.
+    pub deleted: RwSignal<bool>,
 }
 
 impl ClassEntry {
@@ -56,10 +73,11 @@ impl ClassEntry {
             photos: RwSignal::new(Vec::new()),
             pending: RwSignal::new(0),
             problems: RwSignal::new(Vec::new()),
+            deleted: RwSignal::new(false),
         }
     }
 
-    /// Removes a photo and forgets its data.
+    /// Removes a photo and forgets its data (in the engine and in the saved project).
     pub fn remove_photo(&self, id: PhotoId) {
         let mut removed = None;
         self.photos.update(|v| {
@@ -68,22 +86,24 @@ impl ClassEntry {
             }
         });
         if let Some(p) = removed {
-            forget(p.id);
+            forget(&p);
         }
     }
 
     /// Forgets all photos (the class is being deleted).
     pub fn clear(&self) {
+        self.deleted.set(true);
         for p in self.photos.get_untracked() {
-            forget(p.id);
+            forget(&p);
         }
         self.photos.set(Vec::new());
     }
 }
 
-/// Tells the engine to drop a photo's input and features.
-fn forget(photo: PhotoId) {
-    client().send(Request::Forget { photo }, None);
+/// Tells the engine to drop a photo's input and features, and deletes its saved copy.
+fn forget(photo: &Photo) {
+    client().send(Request::Forget { photo: photo.id }, None);
+    super::project::delete_photo(photo.stored.clone());
 }
 
 /// Loading the network.
@@ -149,7 +169,7 @@ pub struct ModelInfo {
 }
 
 /// Where the current model came from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ModelOrigin {
     /// Trained on this page (on [`AppState::trained_on`]).
     Trained,
@@ -182,8 +202,8 @@ impl Notice {
     }
 }
 
-/// The results of the last training.
-#[derive(Debug, Clone, PartialEq)]
+/// The results of the last training (saved with the project).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     pub classes: Vec<String>,
     /// Validation accuracy in `[0, 1]`, if photos were held out.
@@ -193,7 +213,8 @@ pub struct Report {
     pub confusion: Vec<Vec<usize>>,
     /// Counts and timings of the run.
     pub stats: RunStats,
-    pub backend: &'static str,
+    /// The backend's id (`cpu`, `webgpu`).
+    pub backend: String,
 }
 
 /// A photo dropped on the predict panel.

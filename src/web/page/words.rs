@@ -7,6 +7,7 @@ use crate::ml::error::ModelFileProblem;
 use crate::ml::pipeline::Phase;
 use crate::ml::session::SessionError;
 use crate::web::glue::fetch::FetchError;
+use crate::web::glue::storage::StorageError;
 use crate::web::protocol::{
     BackendInfo, BackendKind, CpuReason, DecodeError, EngineError, LoadError, PhotoError,
 };
@@ -152,7 +153,7 @@ pub fn predict_error(e: &EngineError) -> String {
 
 /// The engine (the worker running the network) died; `_detail` goes to the console only.
 pub fn crashed(_detail: &str) -> String {
-    "Whisker's engine stopped working. Reload the page to start again (your photos need to be added again). If it happens again, add ?backend=cpu to the address.".to_string()
+    "Whisker's engine stopped working. Reload the page: your classes, photos and model are kept in this browser. If it happens again, add ?backend=cpu to the address.".to_string()
 }
 
 /// An error of the ML layer during training or prediction.
@@ -173,6 +174,31 @@ pub fn ml_error(e: &MlError) -> String {
         MlError::ModelFile { name, problem } => model_file_problem(name, problem),
     }
 }
+
+/// Why the project is not being saved in this browser.
+pub fn storage_error(e: &StorageError) -> String {
+    match e {
+        StorageError::Unavailable(_) => "This browser window does not keep files (a private window, or storage switched off): Whisker works, but your photos and model will be gone when you close it. Use Download model to keep the model.".to_string(),
+        StorageError::Full => "The browser's storage for this page is full, so your latest changes are not saved. Use Download model to keep the model, or remove some photos.".to_string(),
+        StorageError::Failed(_) => "Whisker could not save your project in this browser, so changes from now on are not kept after a reload. Use Download model to keep the model.".to_string(),
+    }
+}
+
+/// The saved project came back after a reload.
+pub fn restored(photos_back: usize, classes: usize, model: bool) -> String {
+    format!(
+        "Restored your project: {} in {classes} classes{}.",
+        photos(photos_back),
+        if model { ", and your model" } else { "" }
+    )
+}
+
+/// Asked before "Start over" deletes everything.
+pub const START_OVER_QUESTION: &str = "Start over? This deletes every class, photo and the model kept in this browser. Download your model first if you want to keep it.";
+
+/// After "Start over".
+pub const STARTED_OVER: &str =
+    "Started over: your classes, photos and model were deleted from this browser.";
 
 /// Stop was pressed before training began.
 pub const STOPPED_BEFORE_TRAINING: &str =

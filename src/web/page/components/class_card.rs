@@ -3,7 +3,7 @@
 use super::file_picker::FilePicker;
 use super::photo_grid::PhotoGrid;
 use crate::web::page::actions::add_photos;
-use crate::web::page::state::{ClassEntry, ClassId};
+use crate::web::page::state::{AppState, ClassEntry, ClassId};
 use crate::web::page::words;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,6 +21,7 @@ pub fn ClassCard(
     #[prop(into, optional)]
     locked: Signal<bool>,
 ) -> impl IntoView {
+    let state = expect_context::<AppState>();
     let count = move || class.photos.with(Vec::len);
     let pending = move || class.pending.get();
     let delete_label = move || format!("Delete the class “{}”", class.name.get());
@@ -60,7 +61,7 @@ pub fn ClassCard(
                 label="Add photos"
                 hint="Click to choose, or drop them here"
                 disabled=locked
-                on_files=move |files| spawn_local(add_photos(class, files))
+                on_files=move |files| spawn_local(add_photos(state, class, files))
             />
             <Show when=move || { pending() > 0 }>
                 <p class="pending" data-testid="class-pending">

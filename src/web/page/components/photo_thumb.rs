@@ -15,7 +15,7 @@ pub fn PhotoThumb(
     let title = photo.file_name.clone();
     view! {
         <li class="thumb" data-testid="photo-thumb" title=title>
-            <img src=photo.thumb.to_string() alt=photo.file_name decoding="async" />
+            <img src=photo.thumb.to_string() alt=photo.file_name decoding="async" loading="lazy" />
             <button
                 class="thumb-remove"
                 type="button"

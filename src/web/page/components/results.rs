@@ -95,7 +95,7 @@ fn ReportView(report: Report) -> impl IntoView {
         <section
             class="card results"
             data-testid="train-done"
-            data-backend=report.backend
+            data-backend=report.backend.clone()
             data-extract-seconds=format!("{:.3}", report.stats.extract_seconds)
             data-train-seconds=format!("{:.3}", report.stats.train_seconds)
             data-extracted=report.stats.extracted

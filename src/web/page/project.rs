@@ -1,0 +1,444 @@
+//! The project saved in the browser, so a reload loses nothing: the classes (names, order), each
+//! photo's compact copy, the settings, and the model with its report. It lives in the
+//! origin-private file system (see [`crate::web::glue::storage`] for why), folder `project`:
+//!
+//! ```text
+//! project.json          classes (names, their photos' files), settings, the model's origin and report
+//! photo-<tag>-<n>.jpg   each photo's compact copy (shorter side at most 512 pixels)
+//! model.safetensors     the model, exactly as "Download model" saves it
+//! ```
+//!
+//! Saving runs in the background once a change settles; nothing waits on it. Where the browser
+//! keeps no files (private windows) or its storage is full, the user is told once and the page
+//! goes on in memory.
+
+use super::actions::add_photo;
+use super::client::client;
+use super::state::*;
+use super::words;
+use crate::web::glue::js;
+use crate::web::glue::storage::{Folder, StorageError};
+use crate::web::protocol::{Reply, Request};
+use futures::StreamExt;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+const FOLDER: &str = "project";
+const MANIFEST: &str = "project.json";
+const MODEL: &str = "model.safetensors";
+/// Layout of `project.json`; a newer one is left alone, not misread.
+const VERSION: u32 = 1;
+/// How long changes settle before `project.json` is written, in milliseconds.
+const SETTLE_MS: u32 = 300;
+
+/// `project.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    version: u32,
+    classes: Vec<SavedClass>,
+    settings: SavedSettings,
+    model: Option<SavedModel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedClass {
+    name: String,
+    photos: Vec<SavedPhoto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedPhoto {
+    /// The copy's file in the folder.
+    file: String,
+    /// The user's file name, as shown.
+    name: String,
+}
+
+/// The settings form, as typed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedSettings {
+    epochs: String,
+    learning_rate: String,
+    batch_size: String,
+    fine_tune_blocks: String,
+    fine_tune_epochs: String,
+    val_percent: String,
+}
+
+/// What is known about `model.safetensors`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedModel {
+    origin: ModelOrigin,
+    /// The last training's results, shown again after a reload.
+    report: Option<Report>,
+    /// Whether the classes or photos had changed since it was trained.
+    stale: bool,
+}
+
+/// The page's saving state.
+struct Saver {
+    folder: Option<Folder>,
+    /// Storage is unavailable or full, and the user was told: nothing more is tried.
+    gave_up: bool,
+    /// Saving waits until the saved project is restored: the page's first state would
+    /// otherwise overwrite it, and a half-restored one would lose the rest.
+    held: bool,
+    /// The manifest to write once changes settle, and whether a write is already waiting.
+    next: Option<String>,
+    waiting: bool,
+}
+
+impl Default for Saver {
+    fn default() -> Self {
+        Self {
+            folder: None,
+            gave_up: false,
+            held: true,
+            next: None,
+            waiting: false,
+        }
+    }
+}
+
+thread_local! {
+    static SAVER: RefCell<Saver> = RefCell::new(Saver::default());
+    /// Tells this page's photo files from those of earlier visits (ids restart at each load).
+    static TAG: String = format!("{:x}", js_sys::Date::now() as u64);
+    static NEXT_PHOTO: Cell<u64> = const { Cell::new(1) };
+}
+
+/// The project folder, opened once; `None` once storage was given up on.
+async fn folder(state: AppState) -> Option<Folder> {
+    let (cached, gave_up) = SAVER.with(|s| {
+        let s = s.borrow();
+        (s.folder.clone(), s.gave_up)
+    });
+    if gave_up {
+        return None;
+    }
+    if cached.is_some() {
+        return cached;
+    }
+    match Folder::open(FOLDER).await {
+        Ok(folder) => {
+            SAVER.with(|s| s.borrow_mut().folder = Some(folder.clone()));
+            // Best effort: the browser may still evict the site's files under disk pressure.
+            spawn_local(async {
+                Folder::ask_to_persist().await;
+            });
+            Some(folder)
+        }
+        Err(e) => {
+            give_up(state, &e);
+            None
+        }
+    }
+}
+
+/// Tells the user once that the project is not being saved, and stops trying (for a full
+/// storage too: a later write could save a project whose photos are missing).
+fn give_up(state: AppState, e: &StorageError) {
+    log::warn!("saving the project: {e}");
+    let first = SAVER.with(|s| !std::mem::replace(&mut s.borrow_mut().gave_up, true));
+    if first {
+        state
+            .notice
+            .set(Some(Notice::problem(words::storage_error(e))));
+    }
+}
+
+/// A new file name for a photo's copy.
+fn photo_file() -> String {
+    let n = NEXT_PHOTO.with(|c| {
+        let n = c.get();
+        c.set(n + 1);
+        n
+    });
+    TAG.with(|tag| format!("photo-{tag}-{n}.jpg"))
+}
+
+/// Saves a photo's compact copy in the background; returns the file name it is saved under.
+pub fn save_photo(state: AppState, copy: &web_sys::Blob) -> String {
+    let name = photo_file();
+    let (file, copy) = (name.clone(), copy.clone());
+    spawn_local(async move {
+        if let Some(folder) = folder(state).await
+            && let Err(e) = folder.write(&file, &copy).await
+        {
+            give_up(state, &e);
+        }
+    });
+    name
+}
+
+/// Deletes a removed photo's saved copy, in the background.
+pub fn delete_photo(file: String) {
+    let Some(folder) = SAVER.with(|s| s.borrow().folder.clone()) else {
+        return;
+    };
+    spawn_local(async move {
+        if let Err(e) = folder.remove(&file).await {
+            log::warn!("deleting {file}: {e}");
+        }
+    });
+}
+
+/// Saves the model file's bytes (a `Uint8Array` or a `Blob`) in the background.
+pub fn save_model(state: AppState, bytes: JsValue) {
+    spawn_local(async move {
+        if let Some(folder) = folder(state).await
+            && let Err(e) = folder.write(MODEL, &bytes).await
+        {
+            give_up(state, &e);
+        }
+    });
+}
+
+/// Saves the trained model: asks the engine for its file and writes it.
+pub fn save_trained_model(state: AppState) {
+    spawn_local(async move {
+        let mut answers = client().call_for_attachments(Request::ExportModel, None);
+        match answers.next().await {
+            Some((Reply::ModelFile, Some(bytes))) => save_model(state, bytes),
+            other => log::warn!("the model could not be saved: {other:?}"),
+        }
+    });
+}
+
+/// The manifest of the state as it is now (reading every signal it depends on).
+fn manifest(state: AppState) -> Manifest {
+    let classes = state.classes.with(|classes| {
+        classes
+            .iter()
+            .map(|c| SavedClass {
+                name: c.name.get(),
+                photos: c.photos.with(|photos| {
+                    photos
+                        .iter()
+                        .map(|p| SavedPhoto {
+                            file: p.stored.clone(),
+                            name: p.file_name.clone(),
+                        })
+                        .collect()
+                }),
+            })
+            .collect()
+    });
+    let f = state.settings;
+    let settings = SavedSettings {
+        epochs: f.epochs.get(),
+        learning_rate: f.learning_rate.get(),
+        batch_size: f.batch_size.get(),
+        fine_tune_blocks: f.fine_tune_blocks.get(),
+        fine_tune_epochs: f.fine_tune_epochs.get(),
+        val_percent: f.val_percent.get(),
+    };
+    let model = state.model.get().map(|m| SavedModel {
+        origin: m.origin,
+        report: state.report.get(),
+        stale: state.model_is_stale(),
+    });
+    Manifest {
+        version: VERSION,
+        classes,
+        settings,
+        model,
+    }
+}
+
+/// Saves the project whenever what it holds changes (call once, in the app's reactive scope).
+pub fn keep_saved(state: AppState) {
+    Effect::new(move |_| {
+        let json = serde_json::to_string(&manifest(state)).unwrap_or_default();
+        if !SAVER.with(|s| s.borrow().held) {
+            schedule(state, json);
+        }
+    });
+}
+
+/// Writes `json` as the manifest once changes settle (the latest one wins).
+fn schedule(state: AppState, json: String) {
+    let start = SAVER.with(|s| {
+        let mut s = s.borrow_mut();
+        s.next = Some(json);
+        !std::mem::replace(&mut s.waiting, true)
+    });
+    if start {
+        spawn_local(async move {
+            crate::web::glue::yield_now::sleep(SETTLE_MS).await;
+            let json = SAVER.with(|s| {
+                let mut s = s.borrow_mut();
+                s.waiting = false;
+                s.next.take()
+            });
+            if let (Some(json), Some(folder)) = (json, folder(state).await)
+                && let Err(e) = folder.write(MANIFEST, &JsValue::from_str(&json)).await
+            {
+                give_up(state, &e);
+            }
+        });
+    }
+}
+
+/// Reads a saved file's text.
+async fn text(file: &web_sys::File) -> Option<String> {
+    JsFuture::from(file.text()).await.ok()?.as_string()
+}
+
+/// Restores the saved project, if there is one: settings, cards, the model (predictions work
+/// at once) and the photos (features are computed again at the next training); then saving
+/// starts. Call once the engine is loaded. A project the user already started adding photos
+/// to (while the network loaded) is kept instead, and replaces the saved one.
+pub async fn restore(state: AppState) {
+    if state.has_no_photos()
+        && let Some(folder) = folder(state).await
+        && let Some((photos, classes, model)) = restore_from(state, &folder).await
+    {
+        state
+            .notice
+            .set(Some(Notice::news(words::restored(photos, classes, model))));
+    }
+    SAVER.with(|s| s.borrow_mut().held = false);
+    // Saves what is there now (photos whose files were gone are dropped).
+    schedule(
+        state,
+        serde_json::to_string(&untrack(|| manifest(state))).unwrap_or_default(),
+    );
+}
+
+/// Restores the project saved in `folder`; returns the photos, classes and whether the model
+/// came back, or `None` if nothing was saved.
+async fn restore_from(state: AppState, folder: &Folder) -> Option<(usize, usize, bool)> {
+    let manifest = match folder.read(MANIFEST).await {
+        Ok(Some(file)) => text(&file)
+            .await
+            .and_then(|t| serde_json::from_str::<Manifest>(&t).ok()),
+        Ok(None) => None,
+        Err(e) => {
+            log::warn!("reading the saved project: {e}");
+            None
+        }
+    };
+    let manifest = manifest.filter(|m| m.version == VERSION)?;
+
+    let f = state.settings;
+    let s = &manifest.settings;
+    f.epochs.set(s.epochs.clone());
+    f.learning_rate.set(s.learning_rate.clone());
+    f.batch_size.set(s.batch_size.clone());
+    f.fine_tune_blocks.set(s.fine_tune_blocks.clone());
+    f.fine_tune_epochs.set(s.fine_tune_epochs.clone());
+    f.val_percent.set(s.val_percent.clone());
+
+    let entries: Vec<ClassEntry> = manifest
+        .classes
+        .iter()
+        .map(|c| {
+            let entry = ClassEntry::new(&c.name);
+            entry.pending.set(c.photos.len());
+            entry
+        })
+        .collect();
+    if entries.len() >= 2 {
+        state.classes.set(entries.clone());
+    }
+
+    // The model first, so predictions work while the photos come back.
+    let mut model_back = false;
+    if let Some(saved) = &manifest.model
+        && let Ok(Some(file)) = folder.read(MODEL).await
+    {
+        let mut replies = client().call(
+            Request::OpenModel {
+                name: MODEL.to_string(),
+            },
+            Some(file.as_ref()),
+        );
+        match replies.next().await {
+            Some(Reply::ModelOpened(summary)) => {
+                state.model.set(Some(ModelInfo {
+                    classes: summary.classes,
+                    origin: saved.origin.clone(),
+                }));
+                if let Some(report) = &saved.report {
+                    state.report.set(Some(report.clone()));
+                    state.train.set(TrainStatus::Finished);
+                }
+                model_back = true;
+            }
+            other => log::warn!("the saved model did not open: {other:?}"),
+        }
+    }
+
+    let mut photos = 0;
+    for (entry, saved) in entries.iter().zip(&manifest.classes) {
+        for photo in &saved.photos {
+            match folder.read(&photo.file).await {
+                Ok(Some(file)) => {
+                    let blob: &web_sys::Blob = file.as_ref();
+                    let stored = Some(photo.file.clone());
+                    if add_photo(state, *entry, blob, &photo.name, stored).await {
+                        photos += 1;
+                    }
+                }
+                _ => {
+                    log::warn!("the saved photo {} is gone", photo.file);
+                    entry.pending.update(|p| *p = p.saturating_sub(1));
+                }
+            }
+        }
+    }
+    if model_back
+        && manifest
+            .model
+            .as_ref()
+            .is_some_and(|m| m.origin == ModelOrigin::Trained)
+    {
+        // Out of date exactly when it was before the reload.
+        let stale = manifest.model.as_ref().is_some_and(|m| m.stale);
+        state
+            .trained_on
+            .set(Some(if stale { Vec::new() } else { state.snapshot() }));
+    }
+    Some((photos, entries.len(), model_back))
+}
+
+/// Deletes everything saved and starts afresh, after asking once.
+pub async fn start_over(state: AppState) {
+    let sure = js::window()
+        .confirm_with_message(words::START_OVER_QUESTION)
+        .unwrap_or(false);
+    if !sure || state.is_training() {
+        return;
+    }
+    for class in state.classes.get_untracked() {
+        class.clear();
+    }
+    client().send(Request::Reset, None);
+    let fresh = AppState::new();
+    state.classes.set(fresh.classes.get_untracked());
+    state.model.set(None);
+    state.report.set(None);
+    state.trained_on.set(None);
+    state.history.set(Vec::new());
+    state.predictions.set(Vec::new());
+    state.train.set(TrainStatus::Idle);
+    let f = state.settings;
+    let d = SettingsForm::default();
+    f.epochs.set(d.epochs.get_untracked());
+    f.learning_rate.set(d.learning_rate.get_untracked());
+    f.batch_size.set(d.batch_size.get_untracked());
+    f.fine_tune_blocks.set(d.fine_tune_blocks.get_untracked());
+    f.fine_tune_epochs.set(d.fine_tune_epochs.get_untracked());
+    f.val_percent.set(d.val_percent.get_untracked());
+    if let Some(folder) = folder(state).await
+        && let Err(e) = folder.clear().await
+    {
+        give_up(state, &e);
+    }
+    state.notice.set(Some(Notice::news(words::STARTED_OVER)));
+}

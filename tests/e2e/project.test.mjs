@@ -1,0 +1,97 @@
+// The user's work survives a reload: classes, photos (as compact copies), settings and the
+// trained model with its results come back, and the same photos get the same predictions
+// without training again. "Start over" asks once, then really deletes it all.
+//
+// CPU path. Needs dist/ (trunk build --release) and the photos in ../shared/data/pets.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, photos, openApp, fillClasses, setSettings, train, predict } from './lib.mjs';
+
+let server;
+before(async () => {
+  server = await serve();
+});
+after(async () => server?.close());
+
+/** Waits for the notice and returns its text. */
+async function notice(page, pattern) {
+  const n = page.getByTestId('notice');
+  await page.waitForFunction(
+    (source) => new RegExp(source).test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''),
+    pattern.source,
+    { timeout: 120_000 },
+  );
+  return (await n.innerText()).trim();
+}
+
+test('a reload restores the project and its model; Start over deletes it', { timeout: 15 * 60_000 }, async () => {
+  const { context, close } = await launch();
+  try {
+    const page = await context.newPage();
+    await openApp(page, server.origin, 'cpu');
+    await fillClasses(page, ['cat', 'dog'], [photos('train', 'cat', 5), photos('train', 'dog', 5)]);
+    await setSettings(page, { epochs: 25 });
+    await train(page, 240_000);
+    const held = [...photos('val', 'cat', 2), ...photos('val', 'dog', 2)];
+    const before = new Map((await predict(page, held, 120_000)).map((r) => [r.file, r]));
+    const accuracy = (await page.getByTestId('val-accuracy').innerText()).trim();
+    // Let the background saves settle (the manifest waits 300 ms after the last change).
+    await page.waitForTimeout(1500);
+
+    await page.reload();
+    await openApp(page, server.origin, 'cpu');
+    const text = await notice(page, /Restored your project/);
+    console.log(`# after a reload: "${text}"`);
+    assert.match(text, /10 photos in 2 classes, and your model/);
+    const names = await page.getByTestId('class-name').evaluateAll((els) => els.map((e) => e.value));
+    assert.deepEqual(names, ['cat', 'dog']);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="photo-thumb"]').length === 10,
+      null, { timeout: 120_000 });
+    const thumbs = await page.locator('[data-testid="photo-thumb"] img').evaluateAll((imgs) =>
+      imgs.map((i) => ({ ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, h: i.naturalHeight })));
+    assert.ok(thumbs.every((t) => t.ok), 'every thumbnail shows');
+    assert.ok(thumbs.every((t) => Math.min(t.w, t.h) <= 512), 'thumbnails are the compact copies');
+    assert.equal(await page.getByTestId('setting-epochs').inputValue(), '25');
+    await page.getByTestId('train-done').waitFor({ timeout: 10_000 });
+    assert.equal((await page.getByTestId('val-accuracy').innerText()).trim(), accuracy);
+    assert.equal(await page.getByTestId('stale').count(), 0, 'the restored model is not out of date');
+
+    // Predictions work at once, and say the same.
+    const after = await predict(page, held, 120_000);
+    for (const r of after) {
+      const b = before.get(r.file);
+      assert.equal(r.cls, b.cls, `${r.file}: ${r.cls} after the reload, ${b.cls} before`);
+      assert.ok(Math.abs(r.prob - b.prob) <= 1e-3, `${r.file}: ${r.prob} vs ${b.prob}`);
+    }
+
+    // Training again works on the restored photos.
+    await train(page, 240_000);
+
+    // Start over: asked once; dismissing keeps everything.
+    const questions = [];
+    page.once('dialog', (d) => { questions.push(d.message()); d.dismiss(); });
+    await page.getByTestId('start-over').click();
+    await page.waitForTimeout(500);
+    assert.equal(questions.length, 1);
+    assert.equal(await page.getByTestId('photo-thumb').count(), 10, 'dismissing keeps the photos');
+    page.once('dialog', (d) => { questions.push(d.message()); d.accept(); });
+    await page.getByTestId('start-over').click();
+    await notice(page, /Started over/);
+    assert.equal(questions.length, 2);
+    assert.equal(await page.getByTestId('photo-thumb').count(), 0);
+    assert.equal(await page.getByTestId('train-done').count(), 0);
+    await page.waitForTimeout(1500);
+
+    await page.reload();
+    await openApp(page, server.origin, 'cpu');
+    await page.waitForTimeout(2000);
+    assert.equal(await page.getByTestId('photo-thumb').count(), 0, 'nothing comes back after Start over');
+    assert.equal(await page.getByTestId('train-done').count(), 0);
+    assert.ok(await page.getByTestId('predict-photos').isDisabled(), 'no model after Start over');
+    const after2 = await page.getByTestId('class-name').evaluateAll((els) => els.map((e) => e.value));
+    assert.deepEqual(after2, ['Cat', 'Not cat']);
+  } finally {
+    await close();
+  }
+});
