@@ -95,3 +95,60 @@ test('a reload restores the project and its model; Start over deletes it', { tim
     await close();
   }
 });
+
+/** Makes the engine's worker throw (as a panic or an out-of-memory would kill it). */
+async function crashEngine(page) {
+  const workers = page.workers();
+  assert.ok(workers.length > 0, 'no engine worker to crash');
+  await workers[workers.length - 1].evaluate(() => {
+    setTimeout(() => { throw new Error('test: the engine crashes'); }, 0);
+  });
+}
+
+test('the engine dies mid-training and mid-prediction: a new one takes over and nothing is lost', { timeout: 15 * 60_000 }, async () => {
+  const { context, close } = await launch();
+  try {
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await openApp(page, server.origin, 'cpu');
+    await fillClasses(page, ['cat', 'dog'], [photos('train', 'cat', 15), photos('train', 'dog', 15)]);
+
+    // Mid-training.
+    await page.getByTestId('train').click();
+    await page.waitForFunction(() => {
+      const m = document.querySelector('.phase')?.textContent.match(/Photo (\d+) of (\d+)/);
+      return m && Number(m[1]) >= 3;
+    }, null, { timeout: 120_000, polling: 'raf' });
+    await crashEngine(page);
+    const error = page.getByTestId('train-error');
+    await error.waitFor({ timeout: 30_000 });
+    assert.match(await error.innerText(), /stopped while doing this/);
+    const back = await notice(page, /was restarted/);
+    console.log(`# after a crash while training: "${back}"`);
+    assert.match(back, /30 photos are still here/);
+    assert.equal(await page.getByTestId('photo-thumb').count(), 30, 'every photo is still shown');
+    await page.locator('[data-testid="train"]:not([disabled])').waitFor({ timeout: 120_000 });
+    await train(page, 300_000);
+    const held = [...photos('val', 'cat', 2), ...photos('val', 'dog', 2)];
+    const before = new Map((await predict(page, held, 120_000)).map((r) => [r.file, r]));
+
+    // Mid-prediction.
+    await page.getByTestId('predict-photos').setInputFiles(photos('val', 'cat', 1));
+    await crashEngine(page);
+    const again = await notice(page, /was restarted/);
+    assert.match(again, /30 photos and your model are still here/);
+    await page.locator('[data-testid="train"]:not([disabled])').waitFor({ timeout: 120_000 });
+    await page.evaluate(() => document.querySelectorAll('[data-testid="prediction"], [data-testid="prediction-error"]')
+      .forEach((row) => row.querySelector('.thumb-remove')?.click()));
+    const after = await predict(page, held, 120_000);
+    for (const r of after) {
+      const b = before.get(r.file);
+      assert.equal(r.cls, b.cls, `${r.file}: ${r.cls} after the restart, ${b.cls} before`);
+      assert.ok(Math.abs(r.prob - b.prob) <= 1e-3, `${r.file}: ${r.prob} vs ${b.prob}`);
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});

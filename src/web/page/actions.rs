@@ -42,18 +42,27 @@ fn search() -> String {
     js::window().location().search().unwrap_or_default()
 }
 
-/// Loads the network and marks the app ready: the engine starts its device while the page
-/// downloads the weights and hands them over; the engine builds and warms up the network.
+/// Loads the network, marks the app ready, then restores the project saved in the browser.
 pub async fn load_engine(state: AppState) {
+    if load_network(state, None).await {
+        project::restore(state).await;
+    }
+}
+
+/// Loads the network on `backend` (default: the one the address asks for): the engine starts
+/// its device while the page downloads the weights and hands them over; the engine builds and
+/// warms up the network. Returns whether it is ready.
+pub async fn load_network(state: AppState, backend: Option<BackendRequest>) -> bool {
     let replies = client().call(
         Request::Load {
-            backend: backend_request(&search()),
+            backend: backend.unwrap_or_else(|| backend_request(&search())),
             // Timing traces in the engine's console (`?trace`).
             trace: web_sys::UrlSearchParams::new_with_str(&search()).is_ok_and(|p| p.has("trace")),
         },
         None,
     );
     futures::join!(download_weights(state), show_loading(state, replies));
+    state.load.get_untracked() == LoadState::Ready
 }
 
 async fn download_weights(state: AppState) {
@@ -87,15 +96,15 @@ async fn show_loading(state: AppState, mut replies: Replies) {
                     LoadStep::Building | LoadStep::WarmingUp => LoadState::Preparing,
                 },
             ),
-            Reply::Loaded => {
-                set_load(state, LoadState::Ready);
-                project::restore(state).await;
-            }
+            Reply::Loaded => set_load(state, LoadState::Ready),
             Reply::LoadFailed(e) => {
                 log::error!("loading failed: {e}");
                 set_load(state, LoadState::Failed(words::load_error(&e)));
             }
-            Reply::Crashed(m) => set_load(state, LoadState::Failed(words::crashed(&m))),
+            Reply::Crashed(m) => {
+                log::error!("the engine stopped while loading: {m}");
+                set_load(state, LoadState::Failed(words::ENGINE_FAILED.into()))
+            }
             other => log::warn!("unexpected answer to loading: {other:?}"),
         }
     }

@@ -9,6 +9,7 @@ use super::components::predict_panel::PredictPanel;
 use super::components::results::Results;
 use super::components::train_panel::TrainPanel;
 use super::project;
+use super::recovery;
 use super::state::{AppState, ClassEntry, ClassId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -28,6 +29,7 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     spawn_local(load_engine(state));
     project::keep_saved(state);
+    recovery::watch(state);
 
     let add_class = move |_| {
         state.classes.update(|c| {

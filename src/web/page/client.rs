@@ -30,13 +30,18 @@ pub type Replies = futures::stream::Map<UnboundedReceiver<Answer>, fn(Answer) ->
 
 /// The page's connection to the engine.
 pub struct Client {
-    link: Link,
+    link: RefCell<Link>,
     next_id: Cell<u64>,
     /// Requests still expecting replies.
     waiting: RefCell<HashMap<RequestId, UnboundedSender<Answer>>>,
-    /// Set once the engine died: every later request is answered with it.
+    /// Set once the engine died: every later request is answered with it, until a restart.
     crashed: RefCell<Option<String>>,
+    /// Told when the engine dies (after the waiting requests were answered).
+    on_crash: RefCell<Option<CrashHandler>>,
 }
+
+/// Called with the reason when the engine dies.
+pub type CrashHandler = Rc<dyn Fn(String)>;
 
 thread_local! {
     static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
@@ -55,10 +60,11 @@ pub fn connect(fallback: impl FnOnce() -> Link) {
         }
     };
     let client = Rc::new(Client {
-        link,
+        link: RefCell::new(link),
         next_id: Cell::new(1),
         waiting: RefCell::new(HashMap::new()),
         crashed: RefCell::new(None),
+        on_crash: RefCell::new(None),
     });
     CLIENT.with(|c| *c.borrow_mut() = Some(client));
 }
@@ -72,7 +78,7 @@ pub fn client() -> Rc<Client> {
 
 /// Whether the engine runs in a worker (`false`: on the page's thread).
 pub fn in_worker() -> bool {
-    matches!(client().link, Link::Worker(_))
+    matches!(*client().link.borrow(), Link::Worker(_))
 }
 
 impl Client {
@@ -111,21 +117,44 @@ impl Client {
         }
     }
 
+    /// Calls `f` with the reason whenever the engine dies.
+    pub fn on_crash(&self, f: CrashHandler) {
+        *self.on_crash.borrow_mut() = Some(f);
+    }
+
+    /// Replaces a dead engine's worker with a new one (which must be loaded again). An engine on
+    /// the page's own thread cannot be restarted.
+    pub fn restart(&self) -> Result<(), String> {
+        let mut link = self.link.borrow_mut();
+        let Link::Worker(old) = &*link else {
+            return Err("the engine runs on the page's thread".into());
+        };
+        old.terminate();
+        *link = Link::Worker(start_worker()?);
+        *self.crashed.borrow_mut() = None;
+        Ok(())
+    }
+
     fn post(&self, id: RequestId, request: Request, attachment: Option<&JsValue>) {
         let message = encode_request(id, &request, attachment);
-        match &self.link {
-            Link::Worker(worker) => {
-                // Bytes move to the worker instead of being copied.
-                let sent = match attachment.and_then(|a| a.dyn_ref::<js_sys::Uint8Array>()) {
-                    Some(bytes) => worker
-                        .post_message_with_transfer(&message, &js_sys::Array::of1(&bytes.buffer())),
-                    None => worker.post_message(&message),
-                };
-                if let Err(e) = sent {
-                    self.crash(format!("could not reach the engine: {}", js::describe(&e)));
-                }
+        // Cloned out, so nothing stays borrowed while the engine (or a crash handler) runs.
+        let (worker, local) = match &*self.link.borrow() {
+            Link::Worker(worker) => (Some(worker.clone()), None),
+            Link::Local(handle) => (None, Some(handle.clone())),
+        };
+        if let Some(handle) = local {
+            handle(&message);
+        }
+        let Some(worker) = worker else { return };
+        // Bytes move to the worker instead of being copied.
+        let sent = match attachment.and_then(|a| a.dyn_ref::<js_sys::Uint8Array>()) {
+            Some(bytes) => {
+                worker.post_message_with_transfer(&message, &js_sys::Array::of1(&bytes.buffer()))
             }
-            Link::Local(handle) => handle(&message),
+            None => worker.post_message(&message),
+        };
+        if let Err(e) = sent {
+            self.crash(format!("could not reach the engine: {}", js::describe(&e)));
         }
     }
 
@@ -142,10 +171,18 @@ impl Client {
     }
 
     fn crash(&self, message: String) {
+        if self.crashed.borrow().is_some() {
+            return;
+        }
         log::error!("the engine stopped: {message}");
         *self.crashed.borrow_mut() = Some(message.clone());
-        for (_, sender) in self.waiting.borrow_mut().drain() {
+        let waiting: Vec<_> = self.waiting.borrow_mut().drain().collect();
+        for (_, sender) in waiting {
             let _ = sender.unbounded_send((Reply::Crashed(message.clone()), None));
+        }
+        let on_crash = self.on_crash.borrow().clone();
+        if let Some(f) = on_crash {
+            f(message);
         }
     }
 }

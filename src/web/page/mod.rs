@@ -4,6 +4,7 @@
 //! - `client`: the connection to the engine;
 //! - `state`: the reactive state (signals), `ids` the ids of what the page creates;
 //! - `actions`: what the buttons do; `project`: the project saved in the browser;
+//!   `recovery`: a new engine when the old one dies;
 //! - `words`: every sentence the page shows about a state or a failure;
 //! - `app` and `components`: the page itself, one component per file.
 //!
@@ -15,6 +16,7 @@ pub mod client;
 pub mod components;
 pub mod ids;
 pub mod project;
+pub mod recovery;
 pub mod state;
 pub mod words;
 

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 const FOLDER: &str = "project";
@@ -109,6 +109,7 @@ thread_local! {
     /// Tells this page's photo files from those of earlier visits (ids restart at each load).
     static TAG: String = format!("{:x}", js_sys::Date::now() as u64);
     static NEXT_PHOTO: Cell<u64> = const { Cell::new(1) };
+    static HELD_MODEL: RefCell<Option<web_sys::Blob>> = const { RefCell::new(None) };
 }
 
 /// The project folder, opened once; `None` once storage was given up on.
@@ -187,8 +188,18 @@ pub fn delete_photo(file: String) {
     });
 }
 
-/// Saves the model file's bytes (a `Uint8Array` or a `Blob`) in the background.
+/// The model file the page holds (the last one trained or opened), for a restarted engine.
+pub fn held_model() -> Option<web_sys::Blob> {
+    HELD_MODEL.with(|m| m.borrow().clone())
+}
+
+/// Saves the model file's bytes (a `Uint8Array` or a `Blob`) in the background, and holds them.
 pub fn save_model(state: AppState, bytes: JsValue) {
+    let blob = match bytes.dyn_ref::<web_sys::Blob>() {
+        Some(blob) => Some(blob.clone()),
+        None => web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&bytes)).ok(),
+    };
+    HELD_MODEL.with(|m| *m.borrow_mut() = blob);
     spawn_local(async move {
         if let Some(folder) = folder(state).await
             && let Err(e) = folder.write(MODEL, &bytes).await
@@ -422,6 +433,7 @@ pub async fn start_over(state: AppState) {
     let fresh = AppState::new();
     state.classes.set(fresh.classes.get_untracked());
     state.model.set(None);
+    HELD_MODEL.with(|m| *m.borrow_mut() = None);
     state.report.set(None);
     state.trained_on.set(None);
     state.history.set(Vec::new());

@@ -151,9 +151,37 @@ pub fn predict_error(e: &EngineError) -> String {
     }
 }
 
-/// The engine (the worker running the network) died; `_detail` goes to the console only.
+/// The engine (the worker running the network) died while doing this; `_detail` goes to the
+/// console only. A new one is starting (see `recovery`).
 pub fn crashed(_detail: &str) -> String {
-    "Whisker's engine stopped working. Reload the page: your classes, photos and model are kept in this browser. If it happens again, add ?backend=cpu to the address.".to_string()
+    "Whisker's engine stopped while doing this. It is restarting with your photos and model: try again in a moment.".to_string()
+}
+
+/// The engine died while loading the network.
+pub const ENGINE_FAILED: &str = "Whisker's engine stopped working. Reload the page to try again; if it happens again, add ?backend=cpu to the address.";
+
+/// The engine died and a new one is starting.
+pub const RESTARTING: &str =
+    "Whisker's engine stopped working. Starting a new one: your photos and model are kept.";
+
+/// A new engine took over.
+pub fn restarted(photos_back: usize, model: bool, was_on_gpu: bool) -> String {
+    let what = if model {
+        format!("{} and your model are", photos(photos_back))
+    } else {
+        format!("{} are", photos(photos_back))
+    };
+    let cpu = if was_on_gpu {
+        " It now runs on the CPU, as the GPU failed."
+    } else {
+        ""
+    };
+    format!("Whisker's engine stopped and was restarted: {what} still here.{cpu}")
+}
+
+/// The engine keeps dying, or cannot be restarted.
+pub fn crashed_for_good() -> String {
+    "Whisker's engine keeps stopping. Reload the page: your classes, photos and model are kept in this browser. If it happens again, add ?backend=cpu to the address.".to_string()
 }
 
 /// An error of the ML layer during training or prediction.
