@@ -6,13 +6,24 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve, launch, photos, openApp, fillClasses, setSettings, train, predict } from './lib.mjs';
 
 let server;
+let work;
+// Made by the first test, opened by the second.
+let projectFile;
+let expected;
 before(async () => {
   server = await serve();
+  work = mkdtempSync(join(tmpdir(), 'whisker-project-'));
 });
-after(async () => server?.close());
+after(async () => {
+  await server?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 /** Waits for the notice and returns its text. */
 async function notice(page, pattern) {
@@ -67,6 +78,18 @@ test('a reload restores the project and its model; Start over deletes it', { tim
 
     // Training again works on the restored photos.
     await train(page, 240_000);
+    const trained = new Map((await predict(page, held, 120_000)).map((r) => [r.file, r]));
+
+    // The whole project as one file.
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByTestId('export-project').click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'whisker-project-cat-dog.zip');
+    projectFile = join(work, download.suggestedFilename());
+    await download.saveAs(projectFile);
+    expected = trained;
+    console.log(`# project file: ${statSync(projectFile).size} bytes for 10 photos and the model`);
 
     // Start over: asked once; dismissing keeps everything.
     const questions = [];
@@ -91,6 +114,43 @@ test('a reload restores the project and its model; Start over deletes it', { tim
     assert.ok(await page.getByTestId('predict-photos').isDisabled(), 'no model after Start over');
     const after2 = await page.getByTestId('class-name').evaluateAll((els) => els.map((e) => e.value));
     assert.deepEqual(after2, ['Cat', 'Not cat']);
+  } finally {
+    await close();
+  }
+});
+
+test('a downloaded project opens in a fresh profile: classes, photos, settings and model', { timeout: 10 * 60_000 }, async () => {
+  assert.ok(projectFile, 'the first test made no project file');
+  const { context, close } = await launch();
+  try {
+    const page = await context.newPage();
+    await openApp(page, server.origin, 'cpu');
+    // Not a project: each refused in plain words, nothing changes.
+    const junk = join(work, 'junk.zip');
+    writeFileSync(junk, Buffer.from('PK this is not really a zip file'));
+    await page.getByTestId('import-project').setInputFiles(junk);
+    assert.match(await notice(page, /junk\.zip/), /junk\.zip is damaged or incomplete/);
+
+    await page.getByTestId('import-project').setInputFiles(projectFile);
+    const text = await notice(page, /Opened whisker-project/);
+    console.log(`# after opening the project: "${text}"`);
+    assert.match(text, /10 photos in 2 classes, and its model/);
+    const names = await page.getByTestId('class-name').evaluateAll((els) => els.map((e) => e.value));
+    assert.deepEqual(names, ['cat', 'dog']);
+    assert.equal(await page.getByTestId('photo-thumb').count(), 10);
+    assert.equal(await page.getByTestId('setting-epochs').inputValue(), '25');
+    await page.getByTestId('train-done').waitFor({ timeout: 10_000 });
+    const held = [...photos('val', 'cat', 2), ...photos('val', 'dog', 2)];
+    for (const r of await predict(page, held, 120_000)) {
+      const b = expected.get(r.file);
+      assert.equal(r.cls, b.cls, `${r.file}: ${r.cls} in the opened project, ${b.cls} before`);
+      assert.ok(Math.abs(r.prob - b.prob) <= 1e-3, `${r.file}: ${r.prob} vs ${b.prob}`);
+    }
+    // And it is now this profile's saved project.
+    await page.waitForTimeout(1500);
+    await page.reload();
+    await openApp(page, server.origin, 'cpu');
+    assert.match(await notice(page, /Restored your project/), /10 photos in 2 classes, and your model/);
   } finally {
     await close();
   }

@@ -6,6 +6,7 @@ use super::components::class_card::ClassCard;
 use super::components::load_banner::LoadBanner;
 use super::components::notice::NoticeBar;
 use super::components::predict_panel::PredictPanel;
+use super::components::project_actions::ProjectActions;
 use super::components::results::Results;
 use super::components::train_panel::TrainPanel;
 use super::project;
@@ -98,16 +99,7 @@ pub fn App() -> impl IntoView {
                 >
                     "+ Add a class"
                 </button>
-                <button
-                    class="button link start-over"
-                    type="button"
-                    data-testid="start-over"
-                    disabled=move || locked.get()
-                    title="Delete every class, photo and the model kept in this browser"
-                    on:click=move |_| spawn_local(project::start_over(state))
-                >
-                    "Start over"
-                </button>
+                <ProjectActions />
             </section>
             <section class="step step-train" aria-labelledby="step-2">
                 <h2 id="step-2">

@@ -16,6 +16,9 @@ use super::actions::add_photo;
 use super::client::client;
 use super::state::*;
 use super::words;
+use crate::core::archive::{self, Entry};
+use crate::ml::model_file::suggested_file_name;
+use crate::web::glue::download::save_file;
 use crate::web::glue::js;
 use crate::web::glue::storage::{Folder, StorageError};
 use crate::web::protocol::{Reply, Request};
@@ -24,6 +27,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -221,7 +225,7 @@ pub fn save_trained_model(state: AppState) {
 }
 
 /// The manifest of the state as it is now (reading every signal it depends on).
-fn manifest(state: AppState) -> Manifest {
+fn manifest_of(state: AppState) -> Manifest {
     let classes = state.classes.with(|classes| {
         classes
             .iter()
@@ -264,7 +268,7 @@ fn manifest(state: AppState) -> Manifest {
 /// Saves the project whenever what it holds changes (call once, in the app's reactive scope).
 pub fn keep_saved(state: AppState) {
     Effect::new(move |_| {
-        let json = serde_json::to_string(&manifest(state)).unwrap_or_default();
+        let json = serde_json::to_string(&manifest_of(state)).unwrap_or_default();
         if !SAVER.with(|s| s.borrow().held) {
             schedule(state, json);
         }
@@ -317,7 +321,7 @@ pub async fn restore(state: AppState) {
     // Saves what is there now (photos whose files were gone are dropped).
     schedule(
         state,
-        serde_json::to_string(&untrack(|| manifest(state))).unwrap_or_default(),
+        serde_json::to_string(&untrack(|| manifest_of(state))).unwrap_or_default(),
     );
 }
 
@@ -335,7 +339,29 @@ async fn restore_from(state: AppState, folder: &Folder) -> Option<(usize, usize,
         }
     };
     let manifest = manifest.filter(|m| m.version == VERSION)?;
+    let read = async |name: &str| -> Option<web_sys::Blob> {
+        folder.read(name).await.ok().flatten().map(Into::into)
+    };
+    Some(apply(state, &manifest, &read, Saved::Already).await)
+}
 
+/// Whether the files a manifest names are in the project folder already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Saved {
+    Already,
+    NotYet,
+}
+
+/// Fills the state from `manifest`, reading the files it names with `read`: settings, cards,
+/// the model first (predictions work while the photos come back), then the photos (features
+/// are computed again at the next training). Returns the photos and classes restored and
+/// whether the model came back.
+async fn apply(
+    state: AppState,
+    manifest: &Manifest,
+    read: &impl AsyncFn(&str) -> Option<web_sys::Blob>,
+    saved: Saved,
+) -> (usize, usize, bool) {
     let f = state.settings;
     let s = &manifest.settings;
     f.epochs.set(s.epochs.clone());
@@ -358,10 +384,9 @@ async fn restore_from(state: AppState, folder: &Folder) -> Option<(usize, usize,
         state.classes.set(entries.clone());
     }
 
-    // The model first, so predictions work while the photos come back.
     let mut model_back = false;
-    if let Some(saved) = &manifest.model
-        && let Ok(Some(file)) = folder.read(MODEL).await
+    if let Some(model) = &manifest.model
+        && let Some(file) = read(MODEL).await
     {
         let mut replies = client().call(
             Request::OpenModel {
@@ -373,11 +398,15 @@ async fn restore_from(state: AppState, folder: &Folder) -> Option<(usize, usize,
             Some(Reply::ModelOpened(summary)) => {
                 state.model.set(Some(ModelInfo {
                     classes: summary.classes,
-                    origin: saved.origin.clone(),
+                    origin: model.origin.clone(),
                 }));
-                if let Some(report) = &saved.report {
+                if let Some(report) = &model.report {
                     state.report.set(Some(report.clone()));
                     state.train.set(TrainStatus::Finished);
+                }
+                match saved {
+                    Saved::Already => HELD_MODEL.with(|m| *m.borrow_mut() = Some(file)),
+                    Saved::NotYet => save_model(state, file.into()),
                 }
                 model_back = true;
             }
@@ -386,17 +415,16 @@ async fn restore_from(state: AppState, folder: &Folder) -> Option<(usize, usize,
     }
 
     let mut photos = 0;
-    for (entry, saved) in entries.iter().zip(&manifest.classes) {
-        for photo in &saved.photos {
-            match folder.read(&photo.file).await {
-                Ok(Some(file)) => {
-                    let blob: &web_sys::Blob = file.as_ref();
-                    let stored = Some(photo.file.clone());
-                    if add_photo(state, *entry, blob, &photo.name, stored).await {
+    for (entry, class) in entries.iter().zip(&manifest.classes) {
+        for photo in &class.photos {
+            match read(&photo.file).await {
+                Some(blob) => {
+                    let stored = (saved == Saved::Already).then(|| photo.file.clone());
+                    if add_photo(state, *entry, &blob, &photo.name, stored).await {
                         photos += 1;
                     }
                 }
-                _ => {
+                None => {
                     log::warn!("the saved photo {} is gone", photo.file);
                     entry.pending.update(|p| *p = p.saturating_sub(1));
                 }
@@ -409,13 +437,136 @@ async fn restore_from(state: AppState, folder: &Folder) -> Option<(usize, usize,
             .as_ref()
             .is_some_and(|m| m.origin == ModelOrigin::Trained)
     {
-        // Out of date exactly when it was before the reload.
+        // Out of date exactly when it was before.
         let stale = manifest.model.as_ref().is_some_and(|m| m.stale);
         state
             .trained_on
             .set(Some(if stale { Vec::new() } else { state.snapshot() }));
     }
-    Some((photos, entries.len(), model_back))
+    (photos, entries.len(), model_back)
+}
+
+/// Downloads the whole project (classes, photos, settings, the model and its results) as one
+/// ZIP file, `whisker-project-<classes>.zip`, that "Open project" reads in any browser.
+pub async fn export_project(state: AppState) {
+    let manifest = untrack(|| manifest_of(state));
+    let json = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    let mut entries = vec![Entry {
+        name: MANIFEST.into(),
+        bytes: json,
+    }];
+    for class in state.classes.get_untracked() {
+        for photo in class.photos.get_untracked() {
+            match blob_bytes(&photo.source).await {
+                Some(bytes) => entries.push(Entry {
+                    name: photo.stored.clone(),
+                    bytes,
+                }),
+                None => log::warn!("{} could not be read", photo.file_name),
+            }
+        }
+    }
+    if manifest.model.is_some()
+        && let Some(model) = held_model()
+        && let Some(bytes) = blob_bytes(&model).await
+    {
+        entries.push(Entry {
+            name: MODEL.into(),
+            bytes,
+        });
+    }
+    let result = archive::write(&entries).map_err(|e| JsValue::from_str(&e.to_string()));
+    let names: Vec<String> = manifest.classes.iter().map(|c| c.name.clone()).collect();
+    let name = suggested_file_name(&names).replace("whisker-", "whisker-project-");
+    let name = name.replace(".safetensors", ".zip");
+    let saved = result.and_then(|bytes| {
+        let bytes = js_sys::Uint8Array::from(bytes.as_slice());
+        save_file(&bytes, &name)
+    });
+    if let Err(e) = saved {
+        log::error!("project download: {}", js::describe(&e));
+        state
+            .notice
+            .set(Some(Notice::problem(words::DOWNLOAD_FAILED)));
+    }
+}
+
+/// Opens a project file made by [`export_project`], replacing the current project (after asking,
+/// if it has photos).
+pub async fn import_project(state: AppState, file: web_sys::File) {
+    let name = file.name();
+    if state.is_training() {
+        state
+            .notice
+            .set(Some(Notice::problem(words::BUSY_FOR_PROJECT)));
+        return;
+    }
+    if !state.has_no_photos()
+        && !js::window()
+            .confirm_with_message(words::REPLACE_QUESTION)
+            .unwrap_or(false)
+    {
+        return;
+    }
+    let Some(bytes) = blob_bytes(&file).await else {
+        state
+            .notice
+            .set(Some(Notice::problem(words::project_unreadable(&name))));
+        return;
+    };
+    let entries = match archive::read(&bytes) {
+        Ok(entries) => entries,
+        Err(e) => {
+            log::warn!("{name}: {e}");
+            state
+                .notice
+                .set(Some(Notice::problem(words::archive_error(&name, &e))));
+            return;
+        }
+    };
+    let files: HashMap<String, Vec<u8>> = entries.into_iter().map(|e| (e.name, e.bytes)).collect();
+    let manifest = files
+        .get(MANIFEST)
+        .and_then(|b| serde_json::from_slice::<Manifest>(b).ok());
+    let manifest = match manifest {
+        Some(m) if m.version == VERSION => m,
+        Some(_) => {
+            state
+                .notice
+                .set(Some(Notice::problem(words::project_newer(&name))));
+            return;
+        }
+        None => {
+            state
+                .notice
+                .set(Some(Notice::problem(words::not_a_project(&name))));
+            return;
+        }
+    };
+    clear_project(state).await;
+    SAVER.with(|s| s.borrow_mut().held = true);
+    let read = async |file: &str| -> Option<web_sys::Blob> {
+        let bytes = files.get(file)?;
+        web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&js_sys::Uint8Array::from(
+            bytes.as_slice(),
+        )))
+        .ok()
+    };
+    let (photos, classes, model) = apply(state, &manifest, &read, Saved::NotYet).await;
+    SAVER.with(|s| s.borrow_mut().held = false);
+    schedule(
+        state,
+        serde_json::to_string(&untrack(|| manifest_of(state))).unwrap_or_default(),
+    );
+    state.notice.set(Some(Notice::news(words::project_opened(
+        &name, photos, classes, model,
+    ))));
+}
+
+/// A blob's bytes.
+async fn blob_bytes(blob: &web_sys::Blob) -> Option<Vec<u8>> {
+    let buffer = JsFuture::from(blob.array_buffer()).await.ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Deletes everything saved and starts afresh, after asking once.
@@ -426,6 +577,12 @@ pub async fn start_over(state: AppState) {
     if !sure || state.is_training() {
         return;
     }
+    clear_project(state).await;
+    state.notice.set(Some(Notice::news(words::STARTED_OVER)));
+}
+
+/// Forgets every class, photo and the model, on the page, in the engine and in the folder.
+async fn clear_project(state: AppState) {
     for class in state.classes.get_untracked() {
         class.clear();
     }
@@ -452,5 +609,4 @@ pub async fn start_over(state: AppState) {
     {
         give_up(state, &e);
     }
-    state.notice.set(Some(Notice::news(words::STARTED_OVER)));
 }

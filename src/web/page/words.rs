@@ -1,6 +1,7 @@
 //! Typed errors and states into plain words for people. The only place the UI's sentences about
 //! failures are written.
 
+use crate::core::archive::ArchiveError;
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
 use crate::ml::error::ModelFileProblem;
@@ -218,6 +219,52 @@ pub fn restored(photos_back: usize, classes: usize, model: bool) -> String {
         "Restored your project: {} in {classes} classes{}.",
         photos(photos_back),
         if model { ", and your model" } else { "" }
+    )
+}
+
+/// Opening a project while training runs.
+pub const BUSY_FOR_PROJECT: &str =
+    "Training is running. Wait for it to finish (or press Stop), then open the project.";
+
+/// Asked before an opened project replaces the current one.
+pub const REPLACE_QUESTION: &str = "Open this project instead of the current one? Your current classes, photos and model will be deleted from this browser. Download your project first if you want to keep it.";
+
+/// A project file the browser could not read.
+pub fn project_unreadable(name: &str) -> String {
+    format!("{name} could not be read. Check the file, then try again.")
+}
+
+/// A project file that is not a readable archive.
+pub fn archive_error(name: &str, e: &ArchiveError) -> String {
+    match e {
+        ArchiveError::NotAnArchive | ArchiveError::Damaged(_) | ArchiveError::Checksum(_) => {
+            format!("{name} is damaged or incomplete: download the project again.")
+        }
+        ArchiveError::Compressed(_) => format!(
+            "{name} was re-packed with compression by another program. Open the file Whisker saved, as it was."
+        ),
+        ArchiveError::TooLarge => format!("{name} is too large to open (over 4 GB)."),
+    }
+}
+
+/// An archive without Whisker's project in it.
+pub fn not_a_project(name: &str) -> String {
+    format!("{name} is not a Whisker project file.")
+}
+
+/// A project saved by a newer Whisker.
+pub fn project_newer(name: &str) -> String {
+    format!(
+        "{name} was saved by a newer version of Whisker. Reload the page to get the newest version."
+    )
+}
+
+/// A project file was opened.
+pub fn project_opened(name: &str, photos_back: usize, classes: usize, model: bool) -> String {
+    format!(
+        "Opened {name}: {} in {classes} classes{}.",
+        photos(photos_back),
+        if model { ", and its model" } else { "" }
     )
 }
 

@@ -11,6 +11,7 @@ pub mod photo_grid;
 pub mod photo_thumb;
 pub mod predict_panel;
 pub mod progress_bar;
+pub mod project_actions;
 pub mod results;
 pub mod settings;
 pub mod train_panel;

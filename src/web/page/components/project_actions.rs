@@ -1,0 +1,64 @@
+//! The whole project as a file (to move it to another machine or browser), and starting over.
+
+use crate::web::page::actions::files_of;
+use crate::web::page::project::{export_project, import_project, start_over};
+use crate::web::page::state::{AppState, LoadState};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+#[component]
+pub fn ProjectActions() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let busy = move || state.is_training() || state.pending_photos() > 0;
+    let cannot_open = move || busy() || !state.load.with(|l| *l == LoadState::Ready);
+    let on_open = move |ev: web_sys::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let file = files_of(input.files()).into_iter().next();
+        // Cleared, so opening the same file again fires `change` again.
+        input.set_value("");
+        if let Some(file) = file {
+            spawn_local(import_project(state, file));
+        }
+    };
+    view! {
+        <div class="project-actions">
+            <button
+                class="button link"
+                type="button"
+                data-testid="export-project"
+                disabled=busy
+                title="Save the classes, photos, settings and model as one file, to open in another browser"
+                on:click=move |_| spawn_local(export_project(state))
+            >
+                "Download project"
+            </button>
+            <label class="button link file-button" class:disabled=cannot_open>
+                "Open project…"
+                <input
+                    class="visually-hidden"
+                    type="file"
+                    accept=".zip"
+                    data-testid="import-project"
+                    disabled=cannot_open
+                    on:change=on_open
+                />
+            </label>
+            <button
+                class="button link start-over"
+                type="button"
+                data-testid="start-over"
+                disabled=busy
+                title="Delete every class, photo and the model kept in this browser"
+                on:click=move |_| spawn_local(start_over(state))
+            >
+                "Start over"
+            </button>
+        </div>
+    }
+}
