@@ -251,8 +251,11 @@ impl Engine {
         file: &web_sys::Blob,
         name: &str,
     ) -> Result<Option<web_sys::Blob>, PhotoError> {
-        let result = prepare_with_copy(file, name).await.map(|(input, copy)| {
-            self.photos.keep(photo, input);
+        // The input is computed now only to refuse a photo that cannot be used at once; the
+        // store keeps the copy, and decodes it again when the backbone needs it.
+        let result = prepare_with_copy(file, name).await.map(|(_input, copy)| {
+            self.photos
+                .keep(photo, name, copy.clone().unwrap_or_else(|| file.clone()));
             copy
         });
         if let Err(e) = &result {
@@ -285,7 +288,7 @@ impl Engine {
                 &photos,
                 None,
                 settings,
-                &mut async |photo| self.photos.input(photo).map(|input| input.to_vec()),
+                &mut async |photo| self.photos.input(photo).await,
                 &mut async |p: Progress| {
                     if self.trace.get() {
                         log::info!(
