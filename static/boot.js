@@ -4,6 +4,8 @@ const tag = document.querySelector('script[data-whisker-js]');
 try {
   const { default: init } = await import(tag.dataset.whiskerJs);
   const wasm = await init({ module_or_path: tag.dataset.whiskerWasm });
+  // The instance's exports, for tests and benchmarks that report its memory.
+  window.__whiskerWasm = wasm;
   dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
 } catch (error) {
   console.error(error);

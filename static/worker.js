@@ -20,7 +20,8 @@ self.onmessage = (event) => {
 
 try {
   const { default: init } = await import(new URL(self.location.href).searchParams.get('js'));
-  await init({ module_or_path: await module });
+  // The instance's exports, for tests and benchmarks that report its memory.
+  self.__whiskerWasm = await init({ module_or_path: await module });
 } catch (error) {
   console.error(error);
   self.postMessage({ fatal: `the engine could not start: ${error}` });

@@ -199,3 +199,24 @@ export async function predict(page, files, timeout) {
   return page.getByTestId('prediction').evaluateAll((rows) =>
     rows.map((r) => ({ file: r.dataset.file, cls: r.dataset.class, prob: Number(r.dataset.prob) })));
 }
+
+/**
+ * Memory in MB: the page's JavaScript heap and wasm memory, and the engine worker's wasm memory
+ * (its linear memory: the network, the feature cache, the model). Blobs (the photos' copies) live
+ * in the browser process and are not counted.
+ */
+export async function memory(page) {
+  const pageMem = await page.evaluate(() => ({
+    js: performance.memory?.usedJSHeapSize ?? 0,
+    wasm: window.__whiskerWasm?.memory?.buffer.byteLength ?? 0,
+  }));
+  const workers = page.workers();
+  const worker = workers.length
+    ? await workers[workers.length - 1].evaluate(() => ({
+      wasm: self.__whiskerWasm?.memory?.buffer.byteLength ?? 0,
+      js: performance.memory?.usedJSHeapSize ?? 0,
+    }))
+    : { wasm: 0, js: 0 };
+  const mb = (b) => Math.round(b / 1e5) / 10;
+  return { pageJs: mb(pageMem.js), pageWasm: mb(pageMem.wasm), workerWasm: mb(worker.wasm), workerJs: mb(worker.js) };
+}
