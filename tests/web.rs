@@ -11,7 +11,7 @@ use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 use whisker::web::page::components::class_card::ClassCard;
 use whisker::web::page::components::progress_bar::ProgressBar;
-use whisker::web::page::state::{ClassEntry, ClassId};
+use whisker::web::page::state::{AppState, ClassEntry, ClassId};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -115,6 +115,8 @@ async fn class_card_renames_and_counts_uploads() {
     let class = ClassEntry::new("Cat");
     let deleted = RwSignal::new(None::<ClassId>);
     let handle = leptos::mount::mount_to(root.clone(), move || {
+        // A card saves the photos it is given through the app's state.
+        provide_context(AppState::new());
         view! {
             <ClassCard
                 class=class
