@@ -120,3 +120,25 @@ pub fn evaluation(classes: &[String], m: &ConfusionMatrix, json: bool) {
     }
     println!("accuracy: {:.4}", m.accuracy());
 }
+
+/// What became of fine-tuning, as a line of the training report (none when it was not asked).
+pub fn fine_tuning(f: &FineTuning) -> Option<String> {
+    match f {
+        FineTuning::NotAsked => None,
+        FineTuning::Kept {
+            head_loss,
+            tuned_loss,
+        } => Some(format!(
+            "fine-tuning kept: validation loss {tuned_loss:.4} (head only: {head_loss:.4})"
+        )),
+        FineTuning::Dropped {
+            head_loss,
+            tuned_loss,
+        } => Some(format!(
+            "fine-tuning dropped: validation loss {tuned_loss:.4}, no better than the head only ({head_loss:.4}); the saved model is the head only"
+        )),
+        FineTuning::Unchecked => {
+            Some("fine-tuning kept without a check (no photos held out)".to_string())
+        }
+    }
+}

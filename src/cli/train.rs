@@ -4,7 +4,7 @@ use super::args::TrainArgs;
 use super::data::{self, LabelledPhotos};
 use super::error::CliError;
 use super::images::load_input;
-use super::output::{bar, show_progress};
+use super::output::{self, bar, show_progress};
 use super::runtime::session;
 use crate::core::dataset::{PhotoId, Split};
 use crate::ml::pipeline::Progress;
@@ -75,6 +75,9 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
             v.accuracy(),
             v.total()
         );
+    }
+    if let Some(line) = output::fine_tuning(&report.stats.fine_tuning) {
+        println!("{line}");
     }
     println!("saved {}", args.out.display());
     Ok(())

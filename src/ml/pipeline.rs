@@ -41,6 +41,32 @@ pub struct Progress {
     pub epoch: Option<EpochStats>,
 }
 
+/// What became of fine-tuning in a run: it is kept only if it lowered the held-out validation
+/// loss below the head-only model's (fine-tuning on a few photos can overfit and make things
+/// worse).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub enum FineTuning {
+    /// No blocks were to be fine-tuned.
+    #[default]
+    NotAsked,
+    /// Fine-tuned, and kept: its best validation loss beat the head-only model's.
+    Kept {
+        /// Best validation loss of the head-only model.
+        head_loss: f32,
+        /// Best validation loss of the fine-tuned model.
+        tuned_loss: f32,
+    },
+    /// Fine-tuned, but dropped for the head-only model, whose validation loss was as low.
+    Dropped {
+        /// Best validation loss of the head-only model.
+        head_loss: f32,
+        /// Best validation loss of the fine-tuned model.
+        tuned_loss: f32,
+    },
+    /// Fine-tuned and kept without a check: no photos were held out, or the run was stopped.
+    Unchecked,
+}
+
 /// The result of [`fit`].
 pub struct TrainOutcome {
     /// The trained classifier (best epoch), off the autodiff device.
@@ -55,6 +81,8 @@ pub struct TrainOutcome {
     pub validation: Option<Evaluation>,
     /// True if the observer asked to stop early.
     pub stopped: bool,
+    /// Whether fine-tuning was kept.
+    pub fine_tuning: FineTuning,
 }
 
 /// Trains a classifier on `activations` `[N, C, H, W]` of stage [`TrainSettings::cut_stage`] of
@@ -116,18 +144,24 @@ pub async fn fit(
         &data,
         &split,
         settings,
+        fine_tune,
         [settings.head.clone(), settings.fine_tune.clone()],
         [Phase::Training, Phase::FineTuning],
         observer,
     )
     .await?;
+    let fine_tuning = decide(&held_out, fine_tune, held_out.stopped);
+    let (held_out_model, fine_tune) = match (fine_tuning, held_out.head_only) {
+        (FineTuning::Dropped { .. }, Some(head_only)) => (head_only, 0),
+        _ => (held_out.classifier, fine_tune),
+    };
     let validation = if split.val.is_empty() {
         None
     } else {
         Some(
             evaluate(
-                &held_out.classifier,
-                &activations,
+                &held_out_model,
+                data.inputs_of(&held_out_model),
                 &split.val,
                 labels,
                 classes,
@@ -139,7 +173,7 @@ pub async fn fit(
     // Refit on every photo for the epochs validation chose: a user's few photos are too precious
     // to leave a fifth of them out of the final model. The reported validation stays the
     // held-out run's, an honest estimate.
-    let mut classifier = held_out.classifier;
+    let mut classifier = held_out_model;
     let mut stopped = held_out.stopped;
     if settings.refit && !split.val.is_empty() && !stopped {
         let all = Split {
@@ -155,6 +189,7 @@ pub async fn fit(
             &data,
             &all,
             settings,
+            fine_tune,
             [
                 fixed(&settings.head, held_out.best_epochs[0]),
                 fixed(&settings.fine_tune, held_out.best_epochs[1]),
@@ -175,7 +210,36 @@ pub async fn fit(
         split,
         validation,
         stopped,
+        fine_tuning,
     })
+}
+
+/// Whether the held-out run's fine-tuning is kept (see [`FineTuning`]).
+fn decide(run: &PhasesResult, fine_tune: usize, stopped: bool) -> FineTuning {
+    if fine_tune == 0 {
+        return FineTuning::NotAsked;
+    }
+    let best = |h: &[EpochStats]| {
+        h.iter()
+            .filter_map(|e| e.val_loss)
+            .min_by(|a, b| a.total_cmp(b))
+    };
+    match (best(&run.histories[0]), best(&run.histories[1])) {
+        (Some(head_loss), Some(tuned_loss)) if !stopped => {
+            if tuned_loss < head_loss {
+                FineTuning::Kept {
+                    head_loss,
+                    tuned_loss,
+                }
+            } else {
+                FineTuning::Dropped {
+                    head_loss,
+                    tuned_loss,
+                }
+            }
+        }
+        _ => FineTuning::Unchecked,
+    }
 }
 
 /// What both training runs (held-out and refit) share.
@@ -189,8 +253,21 @@ struct PhaseData<'a> {
     classes: usize,
 }
 
+impl PhaseData<'_> {
+    /// What `model` takes: pooled features for a head-only model, else the cut stage's.
+    fn inputs_of(&self, model: &Classifier) -> &Tensor<4> {
+        if model.input_stage() == self.backbone.kind().last_stage() {
+            &self.pooled
+        } else {
+            &self.activations
+        }
+    }
+}
+
 struct PhasesResult {
     classifier: Classifier,
+    /// The head phase's model alone (taking pooled features), when fine-tuning followed it.
+    head_only: Option<Classifier>,
     histories: [Vec<EpochStats>; 2],
     best_epochs: [usize; 2],
     stopped: bool,
@@ -201,13 +278,13 @@ async fn train_phases(
     data: &PhaseData<'_>,
     split: &Split,
     settings: &TrainSettings,
+    fine_tune: usize,
     configs: [PhaseConfig; 2],
     phases: [Phase; 2],
     observer: &mut impl AsyncFnMut(Progress) -> bool,
 ) -> Result<PhasesResult, MlError> {
     let [head_cfg, ft_cfg] = configs;
     // Two parts of the same phase (the refit) report as one, so progress never moves backwards.
-    let fine_tune = settings.fine_tune_blocks;
     let steps = |cfg: &PhaseConfig| cfg.epochs * split.train.len().div_ceil(cfg.batch_size.max(1));
     let spans = if phases[0] == phases[1] && fine_tune > 0 {
         let total = steps(&head_cfg) + steps(&ft_cfg);
@@ -235,16 +312,18 @@ async fn train_phases(
     if fine_tune == 0 {
         return Ok(PhasesResult {
             classifier: trained,
+            head_only: None,
             histories: [head_history, Vec::new()],
             best_epochs: [head_best, 0],
             stopped,
         });
     }
-    let start = Classifier::new(data.backbone, fine_tune, trained.head);
+    let start = Classifier::new(data.backbone, fine_tune, trained.head.clone());
     if stopped {
         // Stopped before fine-tuning: the classifier still takes the cut stage's activations.
         return Ok(PhasesResult {
             classifier: start,
+            head_only: Some(trained),
             histories: [head_history, Vec::new()],
             best_epochs: [head_best, 0],
             stopped,
@@ -263,6 +342,7 @@ async fn train_phases(
         run_phase(trainer, phases[1], spans[1], observer).await?;
     Ok(PhasesResult {
         classifier: tuned,
+        head_only: Some(trained),
         histories: [head_history, ft_history],
         best_epochs: [head_best, ft_best],
         stopped,

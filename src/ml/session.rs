@@ -11,7 +11,7 @@ use super::classifier::Classifier;
 use super::error::{MlError, ModelFileProblem};
 use super::features::{FeatureCache, cached_shape, extract};
 use super::model_file::{self, ModelMeta};
-use super::pipeline::{Phase, Progress, fit};
+use super::pipeline::{FineTuning, Phase, Progress, fit};
 use super::settings::TrainSettings;
 use super::trainer::read_rows;
 use crate::core::dataset::{DatasetError, PhotoId, Split, validate_classes};
@@ -84,6 +84,9 @@ pub struct RunStats {
     pub val_count: usize,
     /// Whether the run was stopped early (it kept the best epoch until then).
     pub stopped: bool,
+    /// Whether fine-tuning (if asked for) was kept, or dropped for the head-only model.
+    #[serde(default)]
+    pub fine_tuning: FineTuning,
     /// Photos that went through the backbone in this run (the others were cached).
     pub extracted: usize,
     /// Seconds spent extracting features.
@@ -357,6 +360,7 @@ impl Session {
                 train_count,
                 val_count,
                 stopped: outcome.stopped,
+                fine_tuning: outcome.fine_tuning,
                 extracted,
                 extract_seconds,
                 train_seconds,

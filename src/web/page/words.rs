@@ -5,7 +5,7 @@ use crate::core::archive::ArchiveError;
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
 use crate::ml::error::ModelFileProblem;
-use crate::ml::pipeline::Phase;
+use crate::ml::pipeline::{FineTuning, Phase};
 use crate::ml::session::SessionError;
 use crate::web::glue::fetch::FetchError;
 use crate::web::glue::storage::StorageError;
@@ -274,6 +274,22 @@ pub const START_OVER_QUESTION: &str = "Start over? This deletes every class, pho
 /// After "Start over".
 pub const STARTED_OVER: &str =
     "Started over: your classes, photos and model were deleted from this browser.";
+
+/// What became of fine-tuning, for the results (none when it was not asked).
+pub fn fine_tuning(f: &FineTuning) -> Option<&'static str> {
+    match f {
+        FineTuning::NotAsked => None,
+        FineTuning::Kept { .. } => Some(
+            "Fine-tuning helped: on the photos held out, the fine-tuned model did better than the head alone, so it was kept.",
+        ),
+        FineTuning::Dropped { .. } => Some(
+            "Fine-tuning did not help on the photos held out, so Whisker kept the model without it.",
+        ),
+        FineTuning::Unchecked => Some(
+            "Fine-tuning was kept without a check: no photos were held out to compare it with the head alone.",
+        ),
+    }
+}
 
 /// Stop was pressed before training began.
 pub const STOPPED_BEFORE_TRAINING: &str =

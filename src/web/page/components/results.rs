@@ -116,6 +116,8 @@ fn ReportView(report: Report) -> impl IntoView {
                         </p>
                     }
                 })}
+            {words::fine_tuning(&report.stats.fine_tuning)
+                .map(|text| view! { <p class="note" data-testid="fine-tuning">{text}</p> })}
             <Show when=stale>
                 <p class="note" data-testid="stale">
                     "Your classes or photos changed since this training. Train again to use them."
