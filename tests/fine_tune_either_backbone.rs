@@ -147,7 +147,7 @@ fn fine_tuning_is_kept_only_when_it_lowers_the_validation_loss() {
     let untouched =
         whisker::ml::classifier::Classifier::new(&backbone, 1, kept.classifier.head.clone());
     let x = activations.clone().narrow(0, 0, 4);
-    let moved = (kept.classifier.features(x.clone()) - untouched.features(x))
+    let moved: f32 = (kept.classifier.features(x.clone()) - untouched.features(x))
         .abs()
         .max()
         .into_scalar();
@@ -164,7 +164,7 @@ fn fine_tuning_is_kept_only_when_it_lowers_the_validation_loss() {
 
     // A fine-tuning rate that wrecks the model: dropped, and the head alone is what remains,
     // no worse on validation than it was.
-    let dropped = run(&base(1e-3, 50.0));
+    let dropped = run(&base(1e-3, 0.9));
     let FineTuning::Dropped {
         head_loss,
         tuned_loss,

@@ -1,7 +1,7 @@
 //! What the CLI prints: progress bars, training lines, predictions and evaluation reports.
 
 use crate::core::metrics::ConfusionMatrix;
-use crate::ml::pipeline::{Phase, Progress};
+use crate::ml::pipeline::{FineTuning, Phase, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 
