@@ -192,6 +192,20 @@ pub async fn add_photo(
     added
 }
 
+/// The files picked in the `<input type=file>` that fired `ev`; the input is cleared, so
+/// picking the same files again fires `change` again.
+pub fn picked_files(ev: &web_sys::Event) -> Vec<web_sys::File> {
+    let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
+        return Vec::new();
+    };
+    let files = files_of(input.files());
+    input.set_value("");
+    files
+}
+
 /// The files of a `FileList` (file input or drop).
 pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     let Some(list) = list else { return Vec::new() };

@@ -73,6 +73,30 @@ struct SavedSettings {
     val_percent: String,
 }
 
+impl SavedSettings {
+    /// The form's fields as typed (tracked reads).
+    fn of(f: &SettingsForm) -> Self {
+        Self {
+            epochs: f.epochs.get(),
+            learning_rate: f.learning_rate.get(),
+            batch_size: f.batch_size.get(),
+            fine_tune_blocks: f.fine_tune_blocks.get(),
+            fine_tune_epochs: f.fine_tune_epochs.get(),
+            val_percent: f.val_percent.get(),
+        }
+    }
+
+    /// Puts these values into the form.
+    fn apply_to(&self, f: &SettingsForm) {
+        f.epochs.set(self.epochs.clone());
+        f.learning_rate.set(self.learning_rate.clone());
+        f.batch_size.set(self.batch_size.clone());
+        f.fine_tune_blocks.set(self.fine_tune_blocks.clone());
+        f.fine_tune_epochs.set(self.fine_tune_epochs.clone());
+        f.val_percent.set(self.val_percent.clone());
+    }
+}
+
 /// What is known about `model.safetensors`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SavedModel {
@@ -243,15 +267,7 @@ fn manifest_of(state: AppState) -> Manifest {
             })
             .collect()
     });
-    let f = state.settings;
-    let settings = SavedSettings {
-        epochs: f.epochs.get(),
-        learning_rate: f.learning_rate.get(),
-        batch_size: f.batch_size.get(),
-        fine_tune_blocks: f.fine_tune_blocks.get(),
-        fine_tune_epochs: f.fine_tune_epochs.get(),
-        val_percent: f.val_percent.get(),
-    };
+    let settings = SavedSettings::of(&state.settings);
     let model = state.model.get().map(|m| SavedModel {
         origin: m.origin,
         report: state.report.get(),
@@ -362,14 +378,7 @@ async fn apply(
     read: &impl AsyncFn(&str) -> Option<web_sys::Blob>,
     saved: Saved,
 ) -> (usize, usize, bool) {
-    let f = state.settings;
-    let s = &manifest.settings;
-    f.epochs.set(s.epochs.clone());
-    f.learning_rate.set(s.learning_rate.clone());
-    f.batch_size.set(s.batch_size.clone());
-    f.fine_tune_blocks.set(s.fine_tune_blocks.clone());
-    f.fine_tune_epochs.set(s.fine_tune_epochs.clone());
-    f.val_percent.set(s.val_percent.clone());
+    manifest.settings.apply_to(&state.settings);
 
     let entries: Vec<ClassEntry> = manifest
         .classes
@@ -596,14 +605,7 @@ async fn clear_project(state: AppState) {
     state.history.set(Vec::new());
     state.predictions.set(Vec::new());
     state.train.set(TrainStatus::Idle);
-    let f = state.settings;
-    let d = SettingsForm::default();
-    f.epochs.set(d.epochs.get_untracked());
-    f.learning_rate.set(d.learning_rate.get_untracked());
-    f.batch_size.set(d.batch_size.get_untracked());
-    f.fine_tune_blocks.set(d.fine_tune_blocks.get_untracked());
-    f.fine_tune_epochs.set(d.fine_tune_epochs.get_untracked());
-    f.val_percent.set(d.val_percent.get_untracked());
+    untrack(|| SavedSettings::of(&SettingsForm::default())).apply_to(&state.settings);
     if let Some(folder) = folder(state).await
         && let Err(e) = folder.clear().await
     {

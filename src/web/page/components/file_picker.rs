@@ -1,8 +1,7 @@
 //! A drop zone with a file picker inside: click to pick photos, or drop them on it.
 
-use crate::web::page::actions::files_of;
+use crate::web::page::actions::{files_of, picked_files};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[component]
 pub fn FilePicker(
@@ -23,15 +22,7 @@ pub fn FilePicker(
 ) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let on_change = move |ev: web_sys::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let files = files_of(input.files());
-        // Clear, so picking the same file again fires `change` again.
-        input.set_value("");
+        let files = picked_files(&ev);
         if !files.is_empty() {
             on_files.run(files);
         }

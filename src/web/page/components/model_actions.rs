@@ -1,11 +1,10 @@
 //! The model as a file: download it, or open one (made here, on another machine, or by
 //! `whisker train`).
 
-use crate::web::page::actions::{export_model, files_of, open_model};
+use crate::web::page::actions::{export_model, open_model, picked_files};
 use crate::web::page::state::{AppState, ModelOrigin};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
 #[component]
 pub fn ModelActions() -> impl IntoView {
@@ -18,16 +17,7 @@ pub fn ModelActions() -> impl IntoView {
             || state.is_training()
     };
     let on_open = move |ev: web_sys::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let file = files_of(input.files()).into_iter().next();
-        // Cleared, so opening the same file again fires `change` again.
-        input.set_value("");
-        if let Some(file) = file {
+        if let Some(file) = picked_files(&ev).into_iter().next() {
             spawn_local(open_model(state, file));
         }
     };

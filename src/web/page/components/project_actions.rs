@@ -1,11 +1,10 @@
 //! The whole project as a file (to move it to another machine or browser), and starting over.
 
-use crate::web::page::actions::files_of;
+use crate::web::page::actions::picked_files;
 use crate::web::page::project::{export_project, import_project, start_over};
 use crate::web::page::state::{AppState, LoadState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
 #[component]
 pub fn ProjectActions() -> impl IntoView {
@@ -13,16 +12,7 @@ pub fn ProjectActions() -> impl IntoView {
     let busy = move || state.is_training() || state.pending_photos() > 0;
     let cannot_open = move || busy() || !state.load.with(|l| *l == LoadState::Ready);
     let on_open = move |ev: web_sys::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let file = files_of(input.files()).into_iter().next();
-        // Cleared, so opening the same file again fires `change` again.
-        input.set_value("");
-        if let Some(file) = file {
+        if let Some(file) = picked_files(&ev).into_iter().next() {
             spawn_local(import_project(state, file));
         }
     };
