@@ -34,11 +34,10 @@ use super::backbone::conv_norm::ConvNorm;
 use super::backbone::inverted_residual::InvertedResidual;
 use super::backbone::{Backbone, BackboneKind};
 use super::error::MlError;
-use super::features::EXTRACT_BATCH;
+use super::features::{EXTRACT_BATCH, input_batch};
 use super::weights::random_backbone;
 use burn::module::RunningState;
 use burn::prelude::*;
-use burn::tensor::TensorData;
 
 /// Photos the statistics are estimated from, at most. Each photo gives thousands of positions per
 /// channel (12,544 at stage 1, 49 at the last stage), so 64 photos pin the statistics down well;
@@ -78,7 +77,6 @@ pub async fn calibrate_norms(
     device: &Device,
     pause: &mut impl AsyncFnMut(),
 ) -> Result<Backbone, MlError> {
-    let per_input = 3 * 224 * 224;
     let photos = &inputs[..inputs.len().min(CALIBRATION_PHOTOS)];
     if photos.is_empty() {
         return Err(MlError::BadSetting(
@@ -87,20 +85,7 @@ pub async fn calibrate_norms(
     }
     let mut batches = Vec::new();
     for chunk in photos.chunks(batch.clamp(1, EXTRACT_BATCH)) {
-        let mut flat = Vec::with_capacity(chunk.len() * per_input);
-        for input in chunk {
-            if input.len() != per_input {
-                return Err(MlError::BadSetting(format!(
-                    "a preprocessed photo holds {} values, expected {per_input}",
-                    input.len()
-                )));
-            }
-            flat.extend_from_slice(input);
-        }
-        batches.push(Tensor::<4>::from_data(
-            TensorData::new(flat, [chunk.len(), 3, 224, 224]),
-            device,
-        ));
+        batches.push(input_batch(chunk, device)?);
     }
     Ok(calibrate_batches(net, batches, pause).await)
 }

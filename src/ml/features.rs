@@ -38,23 +38,11 @@ pub async fn extract(
     device: &Device,
     pause: &mut impl AsyncFnMut(),
 ) -> Result<Vec<Vec<f32>>, MlError> {
-    let per_input = 3 * 224 * 224;
     let last = backbone.kind().last_stage();
     let per_output: usize = cached_shape(backbone.kind(), cut).iter().product();
     let mut out = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(batch.clamp(1, EXTRACT_BATCH)) {
-        let mut flat = Vec::with_capacity(chunk.len() * per_input);
-        for input in chunk {
-            if input.len() != per_input {
-                return Err(MlError::BadSetting(format!(
-                    "a preprocessed photo holds {} values, expected {per_input}",
-                    input.len()
-                )));
-            }
-            flat.extend_from_slice(input);
-        }
-        let mut x =
-            Tensor::<4>::from_data(TensorData::new(flat, [chunk.len(), 3, 224, 224]), device);
+        let mut x = input_batch(chunk, device)?;
         for stage in 0..=cut {
             x = backbone.forward_stages(x, stage, stage);
             pause().await;
@@ -148,6 +136,26 @@ impl FeatureCache {
             device,
         ))
     }
+}
+
+/// Preprocessed photos (`[3, 224, 224]` each, see [`crate::core::preprocess`]) as one batch:
+/// `B x [3, 224, 224] -> [B, 3, 224, 224]`. Refuses an input of another size.
+pub(crate) fn input_batch(inputs: &[&[f32]], device: &Device) -> Result<Tensor<4>, MlError> {
+    let per_input = 3 * 224 * 224;
+    let mut flat = Vec::with_capacity(inputs.len() * per_input);
+    for input in inputs {
+        if input.len() != per_input {
+            return Err(MlError::BadSetting(format!(
+                "a preprocessed photo holds {} values, expected {per_input}",
+                input.len()
+            )));
+        }
+        flat.extend_from_slice(input);
+    }
+    Ok(Tensor::<4>::from_data(
+        TensorData::new(flat, [inputs.len(), 3, 224, 224]),
+        device,
+    ))
 }
 
 #[cfg(test)]

@@ -8,10 +8,9 @@
 
 use super::backbone::{Backbone, BackboneKind, global_pool};
 use super::error::MlError;
-use super::features::EXTRACT_BATCH;
+use super::features::{EXTRACT_BATCH, input_batch};
 use super::trainer::read_rows;
 use burn::prelude::*;
-use burn::tensor::TensorData;
 
 /// The cut points offered by "compare layers": the first stage at 14x14, the first at 7x7, and
 /// the final 1280-d features (the default). On MobileNetV2 (torchvision numbering) these are
@@ -47,22 +46,10 @@ pub async fn extract_pooled(
             "cut points must be distinct stages below {stages}, in order, not {cuts:?}"
         )));
     }
-    let per_input = 3 * 224 * 224;
     let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::with_capacity(inputs.len()); cuts.len()];
     for chunk in inputs.chunks(batch.clamp(1, EXTRACT_BATCH)) {
-        let mut flat = Vec::with_capacity(chunk.len() * per_input);
-        for input in chunk {
-            if input.len() != per_input {
-                return Err(MlError::BadSetting(format!(
-                    "a preprocessed photo holds {} values, expected {per_input}",
-                    input.len()
-                )));
-            }
-            flat.extend_from_slice(input);
-        }
         // [B, 3, 224, 224]
-        let mut x =
-            Tensor::<4>::from_data(TensorData::new(flat, [chunk.len(), 3, 224, 224]), device);
+        let mut x = input_batch(chunk, device)?;
         for stage in 0..=deepest {
             x = backbone.forward_stages(x, stage, stage);
             if let Some(c) = cuts.iter().position(|&s| s == stage) {
