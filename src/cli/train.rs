@@ -59,7 +59,7 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     ))?;
     pb.finish_and_clear();
 
-    let bytes = session.export_model::<CliError>()?;
+    let bytes = crate::block_on(session.export_model::<CliError>())?;
     std::fs::write(&args.out, bytes).map_err(|e| CliError::io(&args.out, e))?;
     if let Some(v) = &report.validation {
         let refit = if settings.refit {

@@ -8,8 +8,11 @@
 use super::backbone::conv_norm::ConvNorm;
 use super::backbone::inverted_residual::InvertedResidual;
 use super::backbone::{Backbone, BackboneKind, global_pool};
+use super::error::MlError;
 use super::head::Head;
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 
 /// Fine-tuned backbone stages followed by the head.
 #[derive(Module, Debug)]
@@ -100,6 +103,46 @@ impl Classifier {
     }
 }
 
+/// A copy of `classifier` whose values live on the CPU, read back from its device without
+/// blocking. Writing a model file reads every value synchronously, which WebGPU in the browser
+/// cannot do (the engine's worker died on the first "Download model" after training on WebGPU).
+pub async fn to_host(classifier: &Classifier) -> Result<Classifier, MlError> {
+    /// Every float value of a module, flattened, in visiting order.
+    struct Collect(Vec<Tensor<1>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let n = t.shape().num_elements();
+            self.0.push(t.reshape([n]));
+        }
+    }
+    /// Puts the values back, in the same order, on `device`.
+    struct Fill {
+        values: std::collections::VecDeque<TensorData>,
+        device: Device,
+    }
+    impl ModuleMapper for Fill {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let Some(data) = self.values.pop_front() else {
+                return param;
+            };
+            let device = self.device.clone();
+            param.map(|t| Tensor::<1>::from_data(data, &device).reshape(t.dims()))
+        }
+    }
+
+    let mut collect = Collect(Vec::new());
+    classifier.visit(&mut collect);
+    let mut values = std::collections::VecDeque::with_capacity(collect.0.len());
+    for t in collect.0 {
+        values.push_back(t.into_data_async().await.map_err(MlError::read)?);
+    }
+    Ok(classifier.clone().map(&mut Fill {
+        values,
+        device: Device::flex(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +207,25 @@ mod tests {
                 weight_before
             );
         }
+    }
+
+    #[test]
+    fn a_host_copy_computes_the_same() {
+        let device = Device::flex();
+        let backbone = Backbone::init(BackboneKind::MobileNetV2, &device);
+        let head = crate::ml::head::HeadConfig::new(1280, 3)
+            .init(&mut crate::core::rng::Rng::new(2), &device);
+        let classifier = Classifier::new(&backbone, 1, head);
+        let host = crate::block_on(to_host(&classifier)).unwrap();
+        let [c, h, w] =
+            crate::ml::features::cached_shape(BackboneKind::MobileNetV2, classifier.input_stage());
+        let x = Tensor::<4>::random([2, c, h, w], burn::tensor::Distribution::Default, &device);
+        classifier
+            .forward(x.clone())
+            .into_data()
+            .assert_approx_eq::<f32>(
+                &host.forward(x).into_data(),
+                burn::tensor::Tolerance::default(),
+            );
     }
 }

@@ -7,7 +7,7 @@
 //! next step. A second training run while one is going on is refused ([`SessionError::Busy`]).
 
 use super::backbone::{Backbone, BackboneKind};
-use super::classifier::Classifier;
+use super::classifier::{Classifier, to_host};
 use super::error::{MlError, ModelFileProblem};
 use super::features::{FeatureCache, cached_shape, extract};
 use super::model_file::{self, ModelMeta};
@@ -444,8 +444,9 @@ impl Session {
     }
 
     /// The model as a model file's bytes (see [`crate::ml::model_file`]).
-    pub fn export_model<P>(&self) -> Result<Vec<u8>, SessionError<P>> {
+    pub async fn export_model<P>(&self) -> Result<Vec<u8>, SessionError<P>> {
         let model = self.model().ok_or(SessionError::NoModel)?;
+        let classifier = to_host(&model.classifier).await?;
         let mut meta = ModelMeta::new(
             self.backbone.kind(),
             model.classes.clone(),
@@ -455,7 +456,7 @@ impl Session {
         if let BackboneSource::Random { seed } = self.source {
             meta.random_backbone_seed = Some(seed);
         }
-        Ok(model_file::to_bytes(&model.classifier, &meta)?)
+        Ok(model_file::to_bytes(&classifier, &meta)?)
     }
 
     /// Opens a model file (`name` is used in errors) as the session's model. It must have been
@@ -823,7 +824,7 @@ mod tests {
             &mut async |_| true,
         ))
         .unwrap();
-        let bytes = session.export_model::<Infallible>().unwrap();
+        let bytes = crate::block_on(session.export_model::<Infallible>()).unwrap();
         let x = photo(11);
         let before = crate::block_on(session.predict::<Infallible>(&[&x])).unwrap();
 

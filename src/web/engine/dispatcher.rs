@@ -192,7 +192,7 @@ impl Engine {
                 };
                 self.send(id, Reply::Predicted(result));
             }
-            Request::ExportModel => match self.export_model() {
+            Request::ExportModel => match self.export_model().await {
                 Ok(bytes) => {
                     let bytes = js_sys::Uint8Array::from(bytes.as_slice());
                     self.send_with(id, Reply::ModelFile, bytes.as_ref());
@@ -217,8 +217,8 @@ impl Engine {
         }
     }
 
-    fn export_model(&self) -> Result<Vec<u8>, EngineError> {
-        Ok(self.session()?.export_model::<PhotoError>()?)
+    async fn export_model(&self) -> Result<Vec<u8>, EngineError> {
+        Ok(self.session()?.export_model::<PhotoError>().await?)
     }
 
     /// Reads the model file `file` and makes it the session's model. Refused while training:
