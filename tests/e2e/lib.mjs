@@ -194,15 +194,20 @@ export async function train(page, timeout) {
 
 /** Uploads photos to predict and waits for all of them. Returns [{ file, cls, prob }]. */
 export async function predict(page, files, timeout) {
+  // Rows already shown are earlier predictions (perhaps by another model): not this call's.
+  await page.evaluate(() => {
+    for (const r of document.querySelectorAll('[data-testid^="prediction"]')) r.setAttribute('data-earlier', '');
+  });
   await page.getByTestId('predict-photos').setInputFiles(files);
+  const fresh = ':is([data-testid="prediction"], [data-testid="prediction-error"]):not([data-earlier])';
   await page.waitForFunction(
-    (n) => document.querySelectorAll('[data-testid="prediction"], [data-testid="prediction-error"]').length >= n,
-    files.length,
+    ([selector, n]) => document.querySelectorAll(selector).length >= n,
+    [fresh, files.length],
     { timeout },
   );
-  const errors = await page.getByTestId('prediction-error').allInnerTexts();
+  const errors = await page.locator('[data-testid="prediction-error"]:not([data-earlier])').allInnerTexts();
   if (errors.length) throw new Error(`predictions failed: ${errors.join('; ')}`);
-  return page.getByTestId('prediction').evaluateAll((rows) =>
+  return page.locator('[data-testid="prediction"]:not([data-earlier])').evaluateAll((rows) =>
     rows.map((r) => ({ file: r.dataset.file, cls: r.dataset.class, prob: Number(r.dataset.prob) })));
 }
 

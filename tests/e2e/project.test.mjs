@@ -193,7 +193,8 @@ test('the engine dies mid-training and mid-prediction: a new one takes over and 
     const held = [...photos('val', 'cat', 2), ...photos('val', 'dog', 2)];
     const before = new Map((await predict(page, held, 120_000)).map((r) => [r.file, r]));
 
-    // Mid-prediction.
+    // Mid-prediction (the first restart's notice dismissed, so the next one is waited for).
+    await page.getByTestId('notice').getByRole('button').click();
     await page.getByTestId('predict-photos').setInputFiles(photos('val', 'cat', 1));
     await crashEngine(page);
     const again = await notice(page, /was restarted/);
