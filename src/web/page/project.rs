@@ -118,6 +118,8 @@ struct Saver {
     /// The manifest to write once changes settle, and whether a write is already waiting.
     next: Option<String>,
     waiting: bool,
+    /// Writes that failed for no stated reason so far.
+    failures: u32,
 }
 
 impl Default for Saver {
@@ -128,9 +130,13 @@ impl Default for Saver {
             held: true,
             next: None,
             waiting: false,
+            failures: 0,
         }
     }
 }
+
+/// Unexplained write failures tolerated before the user is told the project is not saved.
+const FAILURES_ALLOWED: u32 = 3;
 
 thread_local! {
     static SAVER: RefCell<Saver> = RefCell::new(Saver::default());
@@ -169,9 +175,20 @@ async fn folder(state: AppState) -> Option<Folder> {
 }
 
 /// Tells the user once that the project is not being saved, and stops trying (for a full
-/// storage too: a later write could save a project whose photos are missing).
+/// storage too: a later write could save a project whose photos are missing). A one-off failure
+/// is let pass ([`FAILURES_ALLOWED`] of them): the next change writes again.
 fn give_up(state: AppState, e: &StorageError) {
     log::warn!("saving the project: {e}");
+    if matches!(e, StorageError::Failed(_)) {
+        let failures = SAVER.with(|s| {
+            let mut s = s.borrow_mut();
+            s.failures += 1;
+            s.failures
+        });
+        if failures <= FAILURES_ALLOWED {
+            return;
+        }
+    }
     let first = SAVER.with(|s| !std::mem::replace(&mut s.borrow_mut().gave_up, true));
     if first {
         state
@@ -298,21 +315,27 @@ fn schedule(state: AppState, json: String) {
         s.next = Some(json);
         !std::mem::replace(&mut s.waiting, true)
     });
-    if start {
-        spawn_local(async move {
+    if !start {
+        return;
+    }
+    // One writer at a time: changes made while it writes are written by the same task next.
+    spawn_local(async move {
+        loop {
             crate::web::glue::yield_now::sleep(SETTLE_MS).await;
-            let json = SAVER.with(|s| {
-                let mut s = s.borrow_mut();
-                s.waiting = false;
-                s.next.take()
-            });
-            if let (Some(json), Some(folder)) = (json, folder(state).await)
+            let Some(json) = SAVER.with(|s| s.borrow_mut().next.take()) else {
+                break;
+            };
+            if let Some(folder) = folder(state).await
                 && let Err(e) = folder.write(MANIFEST, &JsValue::from_str(&json)).await
             {
                 give_up(state, &e);
             }
-        });
-    }
+            if SAVER.with(|s| s.borrow().next.is_none()) {
+                break;
+            }
+        }
+        SAVER.with(|s| s.borrow_mut().waiting = false);
+    });
 }
 
 /// Reads a saved file's text.
