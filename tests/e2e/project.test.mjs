@@ -156,6 +156,28 @@ test('a downloaded project opens in a fresh profile: classes, photos, settings a
   }
 });
 
+test('where the browser keeps no files, the page says so once and works in memory', { timeout: 10 * 60_000 }, async () => {
+  const { context, close } = await launch();
+  try {
+    // As in a private window: the origin-private file system refuses.
+    await context.addInitScript(() => {
+      if (navigator.storage) {
+        navigator.storage.getDirectory = () => Promise.reject(new DOMException('not here', 'SecurityError'));
+      }
+    });
+    const page = await context.newPage();
+    await openApp(page, server.origin, 'cpu');
+    assert.match(await notice(page, /does not keep files/), /your photos and model will be gone when you close it/);
+    await fillClasses(page, ['cat', 'dog'], [photos('train', 'cat', 3), photos('train', 'dog', 3)]);
+    await train(page, 240_000);
+    const results = await predict(page, [...photos('val', 'cat', 1), ...photos('val', 'dog', 1)], 120_000);
+    assert.equal(results.length, 2);
+    assert.equal(await page.getByTestId('notice').count(), 1, 'told once');
+  } finally {
+    await close();
+  }
+});
+
 /** Makes the engine's worker throw (as a panic or an out-of-memory would kill it). */
 async function crashEngine(page) {
   const workers = page.workers();
