@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command (README, CI): set up, then lint, native tests, wasm build, browser tests.
+# The one test command (README, CI): set up, then lint, native tests, wasm build (linted), browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +23,8 @@ stage "clippy (native)"
 cargo clippy --all-targets --quiet -- -D warnings
 stage "native tests"
 cargo test --quiet --all-targets 2>&1 | tee -a "$log"
-stage "clippy (wasm)"
-CARGO_TARGET_DIR=target/web cargo clippy --offline --target wasm32-unknown-unknown --quiet -- -D warnings
-stage "browser tests"
+# Clippy on the wasm build runs inside the browser tests' release builds (scripts/test-browser.sh).
+stage "browser tests (release wasm build with clippy, component tests, end to end)"
 scripts/test-browser.sh 2>&1 | tee -a "$log"
 
 stage end
