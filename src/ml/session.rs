@@ -227,6 +227,12 @@ impl Session {
         *self.model.borrow_mut() = None;
     }
 
+    /// Forgets the model, keeping the photos' features (another backbone's model is shown
+    /// instead; this one is trained again when chosen again).
+    pub fn drop_model(&self) {
+        *self.model.borrow_mut() = None;
+    }
+
     /// Makes the opened or trained `model` (with its class names) the session's model.
     fn keep_model(&self, classifier: Classifier, classes: Vec<String>) {
         *self.model.borrow_mut() = Some(Rc::new(TrainedModel {

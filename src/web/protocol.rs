@@ -15,6 +15,7 @@
 use crate::core::dataset::PhotoId;
 use crate::core::preprocess::PreprocessError;
 use crate::ml::MlError;
+use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::Progress;
 use crate::ml::session::{SessionError, TrainReport};
 use crate::ml::settings::TrainSettings;
@@ -29,17 +30,22 @@ pub struct RequestId(pub u64);
 /// From the page to the engine.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
-    /// Start the backend, wait for [`Request::Weights`], build and warm up the network.
-    /// Answered by [`Reply::Backend`], [`Reply::Loading`]s, then [`Reply::Loaded`] or
-    /// [`Reply::LoadFailed`].
+    /// Make `backbone` the network the engine trains and predicts with: start the backend (the
+    /// first time only; later loads keep the device and ignore `backend`), wait for
+    /// [`Request::Weights`], build and warm up the network. A backbone loaded before is made
+    /// current again with its feature cache (features are per backbone), its bytes dropped, and
+    /// without a model: the page shows one model at a time. Answered by [`Reply::Backend`],
+    /// [`Reply::Loading`]s, then [`Reply::Loaded`] or [`Reply::LoadFailed`].
     Load {
         backend: BackendRequest,
+        backbone: BackboneKind,
         /// Timing traces in the console.
         trace: bool,
     },
-    /// The backbone record's bytes, attached as a `Uint8Array` (transferred, not copied). No
-    /// answer: the `Load` request answers.
-    Weights,
+    /// The `backbone` record's bytes, attached as a `Uint8Array` (transferred, not copied), for
+    /// the latest `Load` if it asked for that backbone (a download that ends after the user chose
+    /// again is dropped). No answer: the `Load` request answers.
+    Weights { backbone: BackboneKind },
     /// Decode and preprocess the attached file and keep it as `photo`. Answered by
     /// [`Reply::PhotoAdded`] (with the photo's compact copy) or [`Reply::PhotoFailed`].
     AddPhoto { photo: PhotoId, name: String },
@@ -219,6 +225,9 @@ pub enum LoadError {
     /// The first pass through the network failed.
     #[error("the network failed its first run: {0}")]
     Warmup(MlError),
+    /// Another network was asked for while a training runs on this one.
+    #[error("a training is running")]
+    Busy,
 }
 
 /// Why a photo could not be read by the browser.
@@ -300,6 +309,10 @@ pub struct EngineStatus {
     pub cached_features: usize,
     /// Whether a model is trained.
     pub trained: bool,
+    /// The backbone training and prediction use, once one is loaded.
+    pub backbone: Option<BackboneKind>,
+    /// Backbones loaded in this engine (each keeps its own feature cache).
+    pub backbones_loaded: usize,
 }
 
 /// The JavaScript object that carries a request: `{ id, request: <JSON>, attachment? }`.

@@ -2,9 +2,11 @@
 //! session and the photo store it owns, and answers through a reply function. The same code
 //! serves the Web Worker (`worker`) and, where workers are unavailable, the page's own thread.
 
-use super::load::load_session;
+use super::backend::start_backend;
+use super::load::build_session;
 use super::photos::{PhotoStore, prepare, prepare_with_copy};
 use crate::core::dataset::PhotoId;
+use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::Progress;
 use crate::ml::session::{LabelledPhoto, Session, SessionError};
 use crate::ml::settings::TrainSettings;
@@ -12,11 +14,14 @@ use crate::ml::{MlError, ModelFileProblem};
 use crate::web::glue::js::{self, now_ms};
 use crate::web::glue::yield_now::{yield_now, yield_task};
 use crate::web::protocol::{
-    ClassJob, DecodeError, EngineError, EngineStatus, ModelSummary, PhotoError, Prediction, Reply,
-    Request, RequestId, decode_request, encode_reply,
+    BackendInfo, BackendRequest, ClassJob, DecodeError, EngineError, EngineStatus, LoadError,
+    LoadStep, ModelSummary, PhotoError, Prediction, Reply, Request, RequestId, decode_request,
+    encode_reply,
 };
+use burn::prelude::*;
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
@@ -35,31 +40,33 @@ pub struct Dispatcher {
 struct Engine {
     post: Post,
     photos: PhotoStore,
-    /// Set once the network is loaded.
-    session: RefCell<Option<Rc<Session>>>,
+    /// The device and what it is, once the first `Load` started it (later loads reuse it).
+    device: RefCell<Option<(Device, BackendInfo)>>,
+    /// One session per backbone loaded, each with its own feature cache.
+    sessions: RefCell<HashMap<BackboneKind, Rc<Session>>>,
+    /// The backbone training and prediction use.
+    current: Cell<Option<BackboneKind>>,
     /// Set by [`Request::Stop`], read by the running training at every step.
     stop: Cell<bool>,
     /// Timing traces in the console (`?trace` in the page's address).
     trace: Cell<bool>,
-    /// Where [`Request::Weights`] puts the weights' bytes, and where `Load` waits for them
-    /// (each taken once).
-    weights_in: RefCell<Option<oneshot::Sender<Vec<u8>>>>,
-    weights_out: RefCell<Option<oneshot::Receiver<Vec<u8>>>>,
+    /// Where [`Request::Weights`] puts the bytes of the backbone the latest `Load` waits for.
+    weights_in: RefCell<Option<(BackboneKind, oneshot::Sender<Vec<u8>>)>>,
 }
 
 impl Dispatcher {
     /// An engine answering through `post`.
     pub fn new(post: Post) -> Self {
-        let (sender, receiver) = oneshot::channel();
         Self {
             inner: Rc::new(Engine {
                 post,
                 photos: PhotoStore::default(),
-                session: RefCell::new(None),
+                device: RefCell::new(None),
+                sessions: RefCell::new(HashMap::new()),
+                current: Cell::new(None),
                 stop: Cell::new(false),
                 trace: Cell::new(false),
-                weights_in: RefCell::new(Some(sender)),
-                weights_out: RefCell::new(Some(receiver)),
+                weights_in: RefCell::new(None),
             }),
         }
     }
@@ -81,18 +88,46 @@ impl Dispatcher {
             Request::Stop => engine.stop.set(true),
             Request::Forget { photo } => engine.forget(photo),
             Request::Reset => engine.reset(),
-            Request::Weights => {
+            Request::Weights { backbone } => {
                 let bytes = attachment
                     .and_then(|a| a.dyn_into::<js_sys::Uint8Array>().ok())
                     .map(|a| a.to_vec());
-                match (bytes, engine.weights_in.borrow_mut().take()) {
-                    (Some(bytes), Some(slot)) => {
-                        let _ = slot.send(bytes);
+                let mut slot = engine.weights_in.borrow_mut();
+                match (bytes, slot.take()) {
+                    (Some(bytes), Some((wanted, sender))) if wanted == backbone => {
+                        // Dropped if that load no longer waits (the engine held the network).
+                        let _ = sender.send(bytes);
                     }
-                    _ => log::error!("weights without bytes, or sent twice"),
+                    (_, waiting) => {
+                        log::info!("{backbone} weights not waited for: dropped");
+                        *slot = waiting;
+                    }
                 }
             }
             Request::Inspect => engine.send(id, Reply::Status(engine.status())),
+            Request::Load {
+                backend,
+                backbone,
+                trace,
+            } => {
+                // The slot for this load's weights is made now, before any later message is
+                // served: the page sends them as soon as its download ends.
+                let (sender, receiver) = oneshot::channel();
+                *engine.weights_in.borrow_mut() = Some((backbone, sender));
+                engine.trace.set(trace);
+                let engine = self.inner.clone();
+                spawn_local(async move {
+                    // Never cancelled: the page sends the bytes, or tells the user why it cannot.
+                    let weights = async move { receiver.await.unwrap_or_default() };
+                    match engine.load(id, backend, backbone, weights).await {
+                        Ok(()) => engine.send(id, Reply::Loaded),
+                        Err(e) => {
+                            log::error!("loading {backbone} failed: {e}");
+                            engine.send(id, Reply::LoadFailed(e));
+                        }
+                    }
+                });
+            }
             request => {
                 let file = attachment.and_then(|a| a.dyn_into::<web_sys::Blob>().ok());
                 let engine = self.inner.clone();
@@ -111,13 +146,22 @@ impl Engine {
         (self.post)(encode_reply(id, &reply, Some(attachment)));
     }
 
+    /// The current backbone's session.
     fn session(&self) -> Result<Rc<Session>, EngineError> {
-        self.session.borrow().clone().ok_or(EngineError::NotLoaded)
+        self.current
+            .get()
+            .and_then(|kind| self.sessions.borrow().get(&kind).cloned())
+            .ok_or(EngineError::NotLoaded)
+    }
+
+    /// Every backbone's session.
+    fn all_sessions(&self) -> Vec<Rc<Session>> {
+        self.sessions.borrow().values().cloned().collect()
     }
 
     fn forget(&self, photo: PhotoId) {
         self.photos.forget(photo);
-        if let Ok(session) = self.session() {
+        for session in self.all_sessions() {
             session.forget(photo);
         }
     }
@@ -126,7 +170,7 @@ impl Engine {
         // A running training stops at its next step; its result is dropped by the page.
         self.stop.set(true);
         self.photos.clear();
-        if let Ok(session) = self.session() {
+        for session in self.all_sessions() {
             session.reset();
         }
     }
@@ -136,37 +180,59 @@ impl Engine {
         EngineStatus {
             photos: self.photos.len(),
             cached_features: session.as_ref().map_or(0, |s| s.cached_photos()),
-            trained: session.is_some_and(|s| s.model().is_some()),
+            trained: session.as_ref().is_some_and(|s| s.model().is_some()),
+            backbone: session.map(|s| s.backbone_kind()),
+            backbones_loaded: self.sessions.borrow().len(),
         }
+    }
+
+    /// Serves [`Request::Load`]: starts the device the first time, then makes `backbone`
+    /// current, building its session from `weights` unless it was loaded before.
+    async fn load(
+        &self,
+        id: RequestId,
+        backend: BackendRequest,
+        backbone: BackboneKind,
+        weights: impl Future<Output = Vec<u8>>,
+    ) -> Result<(), LoadError> {
+        if self.all_sessions().iter().any(|s| s.is_training()) {
+            return Err(LoadError::Busy);
+        }
+        let started = self.device.borrow().clone();
+        let (device, info) = match started {
+            Some(started) => started,
+            None => {
+                self.send(id, Reply::Loading(LoadStep::Device));
+                let started = start_backend(backend).await;
+                log::info!("backend: {:?}", started.1);
+                *self.device.borrow_mut() = Some(started.clone());
+                started
+            }
+        };
+        self.send(id, Reply::Backend(info.clone()));
+        let loaded = self.sessions.borrow().get(&backbone).cloned();
+        match loaded {
+            Some(session) => {
+                // Its bytes are not needed again; the page shows one model at a time.
+                drop(weights);
+                session.drop_model();
+            }
+            None => {
+                let session = build_session(backbone, device, &info, weights, |step| {
+                    self.send(id, Reply::Loading(step))
+                })
+                .await?;
+                self.sessions
+                    .borrow_mut()
+                    .insert(backbone, Rc::new(session));
+            }
+        }
+        self.current.set(Some(backbone));
+        Ok(())
     }
 
     async fn serve(&self, id: RequestId, request: Request, file: Option<web_sys::Blob>) {
         match request {
-            Request::Load { backend, trace } => {
-                self.trace.set(trace);
-                let Some(weights) = self.weights_out.borrow_mut().take() else {
-                    log::error!("the engine is loaded only once");
-                    return;
-                };
-                let result = load_session(
-                    backend,
-                    // Never cancelled: the page sends the bytes, or tells the user why it cannot.
-                    async move { weights.await.unwrap_or_default() },
-                    |info| self.send(id, Reply::Backend(info.clone())),
-                    |step| self.send(id, Reply::Loading(step)),
-                )
-                .await;
-                match result {
-                    Ok(session) => {
-                        *self.session.borrow_mut() = Some(Rc::new(session));
-                        self.send(id, Reply::Loaded);
-                    }
-                    Err(e) => {
-                        log::error!("loading failed: {e}");
-                        self.send(id, Reply::LoadFailed(e));
-                    }
-                }
-            }
             Request::AddPhoto { photo, name } => match file {
                 Some(file) => match self.add_photo(photo, &file, &name).await {
                     Ok(Some(copy)) => self.send_with(id, Reply::PhotoAdded, copy.as_ref()),
@@ -209,10 +275,11 @@ impl Engine {
                 };
                 self.send(id, reply);
             }
-            Request::Stop
+            Request::Load { .. }
+            | Request::Stop
             | Request::Forget { .. }
             | Request::Reset
-            | Request::Weights
+            | Request::Weights { .. }
             | Request::Inspect => {}
         }
     }
@@ -253,11 +320,18 @@ impl Engine {
     ) -> Result<Option<web_sys::Blob>, PhotoError> {
         // The input is computed now only to refuse a photo that cannot be used at once; the
         // store keeps the copy, and decodes it again when the backbone needs it.
-        let result = prepare_with_copy(file, name).await.map(|(_input, copy)| {
-            self.photos
-                .keep(photo, name, copy.clone().unwrap_or_else(|| file.clone()));
-            copy
-        });
+        let how = self
+            .current
+            .get()
+            .map(BackboneKind::preprocess)
+            .unwrap_or_default();
+        let result = prepare_with_copy(file, name, &how)
+            .await
+            .map(|(_input, copy)| {
+                self.photos
+                    .keep(photo, name, copy.clone().unwrap_or_else(|| file.clone()));
+                copy
+            });
         if let Err(e) = &result {
             log::warn!("{e}");
         }
@@ -281,6 +355,7 @@ impl Engine {
             .enumerate()
             .flat_map(|(label, c)| c.photos.iter().map(move |&id| LabelledPhoto { id, label }))
             .collect();
+        let how = session.backbone_kind().preprocess();
         let last_step = Cell::new(now_ms());
         let report = session
             .train(
@@ -288,7 +363,7 @@ impl Engine {
                 &photos,
                 None,
                 settings,
-                &mut async |photo| self.photos.input(photo).await,
+                &mut async |photo| self.photos.input(photo, &how).await,
                 &mut async |p: Progress| {
                     if self.trace.get() {
                         log::info!(
@@ -319,7 +394,7 @@ impl Engine {
             .model()
             .map(|m| m.classes.clone())
             .ok_or(SessionError::NoModel)?;
-        let input = prepare(file, name).await?;
+        let input = prepare(file, name, &session.backbone_kind().preprocess()).await?;
         let probabilities = session
             .predict::<PhotoError>(&[&input])
             .await?

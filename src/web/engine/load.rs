@@ -1,32 +1,28 @@
-//! Building the engine's session: the backend, the weights the page hands over, the network, and
-//! a warm-up pass so its kernels are compiled before the user waits on them.
+//! Building the engine's sessions: the backend (started once), the weights the page hands over,
+//! the network, and a warm-up pass so its kernels are compiled before the user waits on them.
 
-use super::backend::{extract_batch, start_backend};
+use super::backend::extract_batch;
 use crate::ml::backbone::BackboneKind;
 use crate::ml::session::{BackboneSource, Session};
 use crate::ml::weights::{Precision, load_record};
 use crate::web::glue::js::now_ms;
 use crate::web::glue::yield_now::{yield_now, yield_task};
-use crate::web::protocol::{BackendInfo, BackendRequest, LoadError, LoadStep};
+use crate::web::protocol::{BackendInfo, LoadError, LoadStep};
+use burn::prelude::*;
 use std::rc::Rc;
 
-/// Starts the backend, waits for the weights' bytes, builds the network and warms it up,
-/// reporting the backend to `on_backend` and each step to `on_step`.
-pub async fn load_session(
-    request: BackendRequest,
+/// Waits for the `kind` backbone's f16 record, builds the network on `device` and warms it up,
+/// reporting each step to `on_step`.
+pub async fn build_session(
+    kind: BackboneKind,
+    device: Device,
+    backend: &BackendInfo,
     weights: impl Future<Output = Vec<u8>>,
-    mut on_backend: impl FnMut(&BackendInfo),
     mut on_step: impl FnMut(LoadStep),
 ) -> Result<Session, LoadError> {
-    on_step(LoadStep::Device);
-    let (device, backend) = start_backend(request).await;
-    log::info!("backend: {backend:?}");
-    on_backend(&backend);
-
     let bytes = weights.await;
     on_step(LoadStep::Building);
     yield_now().await;
-    let kind = BackboneKind::MobileNetV2;
     let name = kind.record_file(Precision::F16);
     let backbone =
         load_record(kind, name, bytes, Precision::F16, &device).map_err(LoadError::Weights)?;
@@ -34,7 +30,7 @@ pub async fn load_session(
         backbone,
         BackboneSource::Pretrained,
         device,
-        extract_batch(&backend),
+        extract_batch(backend),
     )
     // Between backbone stages: lets a Stop or a new request in (see `yield_task`).
     .with_pause(Rc::new(|| Box::pin(yield_task())));
@@ -42,6 +38,6 @@ pub async fn load_session(
     on_step(LoadStep::WarmingUp);
     let started = now_ms();
     session.warm_up().await.map_err(LoadError::Warmup)?;
-    log::info!("warm-up: {:.2} s", (now_ms() - started) / 1000.0);
+    log::info!("{kind} warm-up: {:.2} s", (now_ms() - started) / 1000.0);
     Ok(session)
 }

@@ -10,10 +10,15 @@ use crate::web::protocol::PhotoError;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// Decodes a file and preprocesses it into the network's `[3, 224, 224]` input.
-pub async fn prepare(blob: &web_sys::Blob, name: &str) -> Result<Vec<f32>, PhotoError> {
+/// Decodes a file and preprocesses it into a backbone's `[3, 224, 224]` input (each backbone
+/// has its own scaling, see [`crate::ml::backbone::BackboneKind::preprocess`]).
+pub async fn prepare(
+    blob: &web_sys::Blob,
+    name: &str,
+    how: &Preprocess,
+) -> Result<Vec<f32>, PhotoError> {
     let decoded = decode::decode_blob(blob, name).await?;
-    preprocess(&decoded, name)
+    preprocess(&decoded, name, how)
 }
 
 /// [`prepare`], and the photo's compact JPEG copy (see [`decode::Decoded::jpeg`]); `None` if
@@ -21,9 +26,10 @@ pub async fn prepare(blob: &web_sys::Blob, name: &str) -> Result<Vec<f32>, Photo
 pub async fn prepare_with_copy(
     blob: &web_sys::Blob,
     name: &str,
+    how: &Preprocess,
 ) -> Result<(Vec<f32>, Option<web_sys::Blob>), PhotoError> {
     let decoded = decode::decode_blob(blob, name).await?;
-    let input = preprocess(&decoded, name)?;
+    let input = preprocess(&decoded, name, how)?;
     let copy = match decoded.jpeg().await {
         Ok(copy) => Some(copy),
         Err(e) => {
@@ -37,7 +43,11 @@ pub async fn prepare_with_copy(
     Ok((input, copy))
 }
 
-fn preprocess(decoded: &decode::Decoded, name: &str) -> Result<Vec<f32>, PhotoError> {
+fn preprocess(
+    decoded: &decode::Decoded,
+    name: &str,
+    how: &Preprocess,
+) -> Result<Vec<f32>, PhotoError> {
     let rgba = &decoded.rgba;
     let view = ImageView::new(rgba.width as usize, rgba.height as usize, 4, &rgba.pixels).map_err(
         |source| PhotoError::Preprocess {
@@ -45,7 +55,7 @@ fn preprocess(decoded: &decode::Decoded, name: &str) -> Result<Vec<f32>, PhotoEr
             source,
         },
     )?;
-    Ok(Preprocess::default().apply(&view))
+    Ok(how.apply(&view))
 }
 
 /// The engine's photos, by id: each one's compact copy (a JPEG of ~50-100 kB that the browser
@@ -72,15 +82,15 @@ impl PhotoStore {
         self.photos.borrow_mut().insert(id, kept);
     }
 
-    /// A kept photo's preprocessed input, decoded from its copy.
-    pub async fn input(&self, id: PhotoId) -> Result<Vec<f32>, PhotoError> {
+    /// A kept photo's input preprocessed `how`, decoded from its copy.
+    pub async fn input(&self, id: PhotoId, how: &Preprocess) -> Result<Vec<f32>, PhotoError> {
         let (name, copy) = self
             .photos
             .borrow()
             .get(&id)
             .map(|k| (k.name.clone(), k.copy.clone()))
             .ok_or(PhotoError::Gone(id))?;
-        prepare(&copy, &name).await
+        prepare(&copy, &name, how).await
     }
 
     /// Forgets a photo.
