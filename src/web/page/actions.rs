@@ -2,6 +2,7 @@
 //! functions that send requests to the engine (see `client`) and update the [`AppState`]
 //! signals as its replies arrive.
 
+use super::backbone;
 use super::client::{Replies, client};
 use super::ids;
 use super::project;
@@ -12,7 +13,6 @@ use crate::ml::model_file::suggested_file_name;
 use crate::ml::pipeline::{Phase, Progress};
 use crate::ml::session::SessionError;
 use crate::ml::settings::TrainSettings;
-use crate::ml::weights::Precision;
 use crate::web::glue::download::save_file;
 use crate::web::glue::fetch::fetch_bytes;
 use crate::web::glue::js;
@@ -20,14 +20,6 @@ use crate::web::protocol::{BackendRequest, ClassJob, EngineError, LoadStep, Repl
 use futures::StreamExt;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-
-/// Where the f16 backbone record is served, relative to the page.
-fn weights_url() -> String {
-    format!(
-        "models/{}",
-        BackboneKind::MobileNetV2.record_file(Precision::F16)
-    )
-}
 
 /// The backend a query string such as `?backend=cpu&x=1` asks for.
 pub fn backend_request(search: &str) -> BackendRequest {
@@ -42,38 +34,47 @@ fn search() -> String {
     js::window().location().search().unwrap_or_default()
 }
 
-/// Loads the network, marks the app ready, then restores the project saved in the browser.
+/// Loads the network (the saved project's, else the one the address asks for, else the
+/// default), marks the app ready, then restores the project saved in the browser.
 pub async fn load_engine(state: AppState) {
+    let saved = project::saved_backbone(state).await;
+    if let Some(kind) = saved.or_else(|| backbone::asked_for(&search())) {
+        state.backbone.set(kind);
+    }
     if load_network(state, None).await {
         project::restore(state).await;
     }
 }
 
-/// Loads the network on `backend` (default: the one the address asks for): the engine starts
+/// Loads the chosen network ([`AppState::backbone`]) on `backend` (default: the one the
+/// address asks for; an engine that started its device already keeps it): the engine starts
 /// its device while the page downloads the weights and hands them over; the engine builds and
 /// warms up the network. Returns whether it is ready.
 pub async fn load_network(state: AppState, backend: Option<BackendRequest>) -> bool {
+    let kind = state.backbone.get_untracked();
     let replies = client().call(
         Request::Load {
             backend: backend.unwrap_or_else(|| backend_request(&search())),
+            backbone: kind,
             // Timing traces in the engine's console (`?trace`).
             trace: web_sys::UrlSearchParams::new_with_str(&search()).is_ok_and(|p| p.has("trace")),
         },
         None,
     );
-    futures::join!(download_weights(state), show_loading(state, replies));
+    state.load.set(LoadState::Device);
+    futures::join!(download_weights(state, kind), show_loading(state, replies));
     state.load.get_untracked() == LoadState::Ready
 }
 
-async fn download_weights(state: AppState) {
-    let result = fetch_bytes(&weights_url(), |received, total| {
+async fn download_weights(state: AppState, kind: BackboneKind) {
+    let result = fetch_bytes(&backbone::weights_url(kind), |received, total| {
         set_load(state, LoadState::Download { received, total })
     })
     .await;
     match result {
         Ok(bytes) => {
             let bytes = js_sys::Uint8Array::from(bytes.as_slice());
-            client().send(Request::Weights, Some(bytes.as_ref()));
+            client().send(Request::Weights { backbone: kind }, Some(bytes.as_ref()));
         }
         Err(e) => {
             log::error!("{e}");
@@ -111,11 +112,15 @@ async fn show_loading(state: AppState, mut replies: Replies) {
 }
 
 /// Moves the loading state on. The download (page) and the device (engine) run at once: a failure
-/// stays shown, and the device step never hides the download's progress.
+/// stays shown, the device step never hides the download's progress, and once the engine is
+/// ready nothing moves it back (it may answer before the download ends when it held that network
+/// already: the download's progress and outcome no longer matter).
 fn set_load(state: AppState, next: LoadState) {
-    let keep = state.load.with_untracked(|now| {
-        matches!(now, LoadState::Failed(_))
-            || (matches!(now, LoadState::Download { .. }) && next == LoadState::Device)
+    let keep = state.load.with_untracked(|now| match now {
+        LoadState::Failed(_) => true,
+        LoadState::Download { .. } => next == LoadState::Device,
+        LoadState::Ready => true,
+        _ => false,
     });
     if !keep {
         state.load.set(next);
@@ -294,6 +299,7 @@ pub async fn train(state: AppState) {
                         .backend
                         .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id()))
                         .to_string(),
+                    backbone: state.backbone.get_untracked(),
                 }));
                 state.trained_on.set(Some(snapshot.clone()));
                 state.model.set(Some(ModelInfo {
@@ -460,11 +466,21 @@ pub async fn open_model(state: AppState, file: web_sys::File) {
         return;
     }
     let name = file.name();
-    let mut replies = client().call(
-        Request::OpenModel { name: name.clone() },
-        Some(file.as_ref()),
-    );
-    let notice = match replies.next().await {
+    let open = || {
+        client().call(
+            Request::OpenModel { name: name.clone() },
+            Some(file.as_ref()),
+        )
+    };
+    let mut answer = open().next().await;
+    // Made on the other network: switch to it (setting this model aside anyway) and try again.
+    if let Some(Reply::ModelFailed(e)) = &answer
+        && let Some(kind) = backbone::needed_by(e)
+        && backbone::switch(state, kind).await
+    {
+        answer = open().next().await;
+    }
+    let notice = match answer {
         Some(Reply::ModelOpened(summary)) => {
             if state.has_no_photos() {
                 state

@@ -1,6 +1,7 @@
 //! The page: three steps (collect photos, train, try it), a header with the backend badge.
 
 use super::actions::load_engine;
+use super::components::backbone_choice::BackboneChoice;
 use super::components::backend_badge::BackendBadge;
 use super::components::class_card::ClassCard;
 use super::components::load_banner::LoadBanner;
@@ -107,8 +108,9 @@ pub fn App() -> impl IntoView {
                     "Train"
                 </h2>
                 <p class="step-hint">
-                    "Whisker reuses a network that already knows a lot about images (MobileNetV2) and teaches it your classes."
+                    "Whisker reuses a network that already knows a lot about images and teaches it your classes."
                 </p>
+                <BackboneChoice />
                 <TrainPanel />
                 <Results />
             </section>

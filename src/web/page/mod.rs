@@ -3,7 +3,8 @@
 //!
 //! - `client`: the connection to the engine;
 //! - `state`: the reactive state (signals), `ids` the ids of what the page creates;
-//! - `actions`: what the buttons do; `project`: the project saved in the browser;
+//! - `actions`: what the buttons do; `backbone`: the network chosen; `project`: the project
+//!   saved in the browser;
 //!   `recovery`: a new engine when the old one dies;
 //! - `words`: every sentence the page shows about a state or a failure;
 //! - `app` and `components`: the page itself, one component per file.
@@ -12,6 +13,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod backbone;
 pub mod client;
 pub mod components;
 pub mod ids;

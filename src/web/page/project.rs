@@ -3,7 +3,7 @@
 //! origin-private file system (see [`crate::web::glue::storage`] for why), folder `project`:
 //!
 //! ```text
-//! project.json          classes (names, their photos' files), settings, the model's origin and report
+//! project.json          classes (names, their photos' files), the network, settings, the model's origin and report
 //! photo-<tag>-<n>.jpg   each photo's compact copy (shorter side at most 512 pixels)
 //! model.safetensors     the model, exactly as "Download model" saves it
 //! ```
@@ -13,10 +13,12 @@
 //! goes on in memory.
 
 use super::actions::add_photo;
+use super::backbone;
 use super::client::client;
 use super::state::*;
 use super::words;
 use crate::core::archive::{self, Entry};
+use crate::ml::backbone::BackboneKind;
 use crate::ml::model_file::suggested_file_name;
 use crate::web::glue::download::save_file;
 use crate::web::glue::js;
@@ -44,6 +46,9 @@ const SETTLE_MS: u32 = 300;
 struct Manifest {
     version: u32,
     classes: Vec<SavedClass>,
+    /// The network chosen (projects saved before there was a choice used MobileNetV2).
+    #[serde(default)]
+    backbone: BackboneKind,
     settings: SavedSettings,
     model: Option<SavedModel>,
 }
@@ -254,6 +259,22 @@ pub fn save_model(state: AppState, bytes: JsValue) {
     });
 }
 
+/// Sets the model aside with its results (the user chose another network): the page and the
+/// held copy forget it, and the manifest stops naming the saved file. The file is left to be
+/// overwritten by the next model: deleting it here could race a model being saved right after
+/// (a project opened on the other network).
+pub fn forget_model(state: AppState) {
+    state.model.set(None);
+    HELD_MODEL.with(|m| *m.borrow_mut() = None);
+    state.report.set(None);
+    state.trained_on.set(None);
+    state.history.set(Vec::new());
+    state.predictions.set(Vec::new());
+    if !state.is_training() {
+        state.train.set(TrainStatus::Idle);
+    }
+}
+
 /// Saves the trained model: asks the engine for its file and writes it.
 pub fn save_trained_model(state: AppState) {
     spawn_local(async move {
@@ -293,6 +314,7 @@ fn manifest_of(state: AppState) -> Manifest {
     Manifest {
         version: VERSION,
         classes,
+        backbone: state.backbone.get(),
         settings,
         model,
     }
@@ -341,6 +363,15 @@ fn schedule(state: AppState, json: String) {
 /// Reads a saved file's text.
 async fn text(file: &web_sys::File) -> Option<String> {
     JsFuture::from(file.text()).await.ok()?.as_string()
+}
+
+/// The network the saved project uses, if one is saved (read before the network loads, so the
+/// right one is downloaded first).
+pub async fn saved_backbone(state: AppState) -> Option<BackboneKind> {
+    let folder = folder(state).await?;
+    let file = folder.read(MANIFEST).await.ok().flatten()?;
+    let manifest = serde_json::from_str::<Manifest>(&text(&file).await?).ok()?;
+    (manifest.version == VERSION).then_some(manifest.backbone)
 }
 
 /// Restores the saved project, if there is one: settings, cards, the model (predictions work
@@ -402,6 +433,8 @@ async fn apply(
     saved: Saved,
 ) -> (usize, usize, bool) {
     manifest.settings.apply_to(&state.settings);
+    // The model needs its own network; if that cannot be loaded, the photos still come back.
+    let network_ready = backbone::switch(state, manifest.backbone).await;
 
     let entries: Vec<ClassEntry> = manifest
         .classes
@@ -418,6 +451,7 @@ async fn apply(
 
     let mut model_back = false;
     if let Some(model) = &manifest.model
+        && network_ready
         && let Some(file) = read(MODEL).await
     {
         let mut replies = client().call(

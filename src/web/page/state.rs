@@ -4,6 +4,7 @@
 use super::client::client;
 use super::ids;
 use crate::core::dataset::PhotoId;
+use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::Phase;
 use crate::ml::session::RunStats;
 use crate::ml::settings::{TrainChoices, TrainSettings};
@@ -215,6 +216,9 @@ pub struct Report {
     pub stats: RunStats,
     /// The backend's id (`cpu`, `webgpu`).
     pub backend: String,
+    /// The network it was trained on (reports saved before there was a choice: MobileNetV2).
+    #[serde(default)]
+    pub backbone: BackboneKind,
 }
 
 /// A photo dropped on the predict panel.
@@ -297,6 +301,8 @@ pub struct AppState {
     pub classes: RwSignal<Vec<ClassEntry>>,
     pub load: RwSignal<LoadState>,
     pub backend: RwSignal<Option<BackendInfo>>,
+    /// The network chosen: the one loaded once `load` is ready (see `page::backbone`).
+    pub backbone: RwSignal<BackboneKind>,
     pub train: RwSignal<TrainStatus>,
     pub stop_requested: RwSignal<bool>,
     pub settings: SettingsForm,
@@ -323,6 +329,7 @@ impl AppState {
             classes: RwSignal::new(vec![ClassEntry::new("Cat"), ClassEntry::new("Not cat")]),
             load: RwSignal::new(LoadState::Device),
             backend: RwSignal::new(None),
+            backbone: RwSignal::new(BackboneKind::default()),
             train: RwSignal::new(TrainStatus::Idle),
             stop_requested: RwSignal::new(false),
             settings: SettingsForm::default(),

@@ -4,6 +4,7 @@
 use crate::core::archive::ArchiveError;
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
+use crate::ml::backbone::BackboneKind;
 use crate::ml::error::ModelFileProblem;
 use crate::ml::pipeline::{FineTuning, Phase};
 use crate::ml::session::SessionError;
@@ -101,8 +102,40 @@ pub fn fetch_error(e: &FetchError) -> String {
 /// Why the engine could not build the network.
 pub fn load_error(e: &LoadError) -> String {
     match e {
-        LoadError::Weights(_) => "The network's weights file is damaged or from another version of Whisker. Reload the page; if this keeps happening, rebuild the weights with scripts/setup-weights.sh.".to_string(),
+        LoadError::Weights(_) => "The network's file arrived damaged or does not fit this version of Whisker. Reload the page to download it again.".to_string(),
         LoadError::Warmup(_) => "The network failed its first test run on this device. Add ?backend=cpu to the address to use the CPU instead.".to_string(),
+        LoadError::Busy => "A training is running: change the network once it ends.".to_string(),
+    }
+}
+
+/// Asked before choosing another network sets the current model aside.
+pub fn switch_question(kind: BackboneKind) -> String {
+    format!(
+        "Use {} instead? Your model was made with the other network, so it is set aside and you train again (your photos stay). Download your model first if you want to keep it.",
+        kind.name()
+    )
+}
+
+/// When the chosen network could not be loaded (the previous one stays in use).
+pub fn switch_failed(kind: BackboneKind, why: &str) -> String {
+    format!(
+        "{} could not be loaded, so Whisker keeps using the other network. {why}",
+        kind.name()
+    )
+}
+
+/// How a network is offered: what it is good for, its name and what choosing it downloads.
+pub fn backbone_choice(kind: BackboneKind) -> (&'static str, String) {
+    let size = bytes(kind.record_size(crate::ml::weights::Precision::F16));
+    match kind {
+        BackboneKind::MobileNetV2 => ("Faster", format!("{} · {size} download", kind.name())),
+        BackboneKind::EfficientNetLite0 => (
+            "More accurate",
+            format!(
+                "{} · {size} download · about half the mistakes, a bit slower",
+                kind.name()
+            ),
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The page's components, one per file.
 
+pub mod backbone_choice;
 pub mod backend_badge;
 pub mod class_card;
 pub mod curves;

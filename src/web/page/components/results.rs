@@ -33,8 +33,9 @@ fn ReportView(report: Report) -> impl IntoView {
             .into()
     };
     let timing = format!(
-        "{} through the network in {}, training took {} ({}).",
+        "{} through {} in {}, training took {} ({}).",
         words::photos(report.stats.extracted),
+        report.backbone.name(),
         words::seconds(report.stats.extract_seconds),
         words::seconds(report.stats.train_seconds),
         if report.backend == "webgpu" {
@@ -96,6 +97,7 @@ fn ReportView(report: Report) -> impl IntoView {
             class="card results"
             data-testid="train-done"
             data-backend=report.backend.clone()
+            data-backbone=report.backbone.id()
             data-extract-seconds=format!("{:.3}", report.stats.extract_seconds)
             data-train-seconds=format!("{:.3}", report.stats.train_seconds)
             data-extracted=report.stats.extracted
