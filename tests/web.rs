@@ -235,6 +235,23 @@ async fn app_adds_and_deletes_classes() {
     // the test server has no weights).
     let train: web_sys::HtmlButtonElement = one(&root, "train").unchecked_into();
     assert!(train.disabled(), "Train must wait for the network");
+    // The network choice: the faster one by default, each with its download size, locked
+    // until a network is loaded (the test server has no weights).
+    let radio = |id: &str| -> HtmlInputElement { one(&root, id).unchecked_into() };
+    let (fast, accurate) = (
+        radio("backbone-mobilenet-v2"),
+        radio("backbone-efficientnet-lite0"),
+    );
+    assert!(fast.checked() && !accurate.checked());
+    assert!(fast.disabled() && accurate.disabled());
+    let choice = one(&root, "backbone-choice").text_content().unwrap();
+    assert!(
+        choice.contains("Faster")
+            && choice.contains("MobileNetV2 · 7.3 MB download")
+            && choice.contains("More accurate")
+            && choice.contains("EfficientNet-Lite0 · 9.6 MB download"),
+        "{choice}"
+    );
     // The badge says which backend runs once the device is chosen.
     wait_until("the backend badge", || {
         one(&root, "backend")
@@ -271,7 +288,7 @@ async fn progress_bar_reports_its_value() {
 }
 
 #[wasm_bindgen_test]
-fn backend_request_reads_the_query() {
+fn backend_and_backbone_requests_read_the_query() {
     use whisker::web::page::actions::backend_request;
     use whisker::web::protocol::BackendRequest;
     assert_eq!(backend_request("?backend=cpu"), BackendRequest::Cpu);
@@ -281,6 +298,23 @@ fn backend_request_reads_the_query() {
     );
     assert_eq!(backend_request("?backend=nonsense"), BackendRequest::Auto);
     assert_eq!(backend_request(""), BackendRequest::Auto);
+    use whisker::ml::backbone::BackboneKind;
+    use whisker::web::page::backbone::{asked_for, weights_url};
+    assert_eq!(
+        asked_for("?backend=cpu&backbone=efficientnet-lite0"),
+        Some(BackboneKind::EfficientNetLite0)
+    );
+    assert_eq!(asked_for("?backbone=resnet"), None);
+    assert_eq!(asked_for(""), None);
+    // Each network downloads only its own f16 record.
+    assert_eq!(
+        weights_url(BackboneKind::MobileNetV2),
+        "models/mobilenet_v2.f16.bpk"
+    );
+    assert_eq!(
+        weights_url(BackboneKind::EfficientNetLite0),
+        "models/efficientnet_lite0.f16.bpk"
+    );
     assert_eq!(
         whisker::web::glue::decode::downscaled(4000, 3000, 512),
         (683, 512)
