@@ -193,7 +193,7 @@ fn report_prints_expected_accuracy_transfer_and_layers() {
     let d = tempfile::tempdir().unwrap();
     let (train, val) = (d.path().join("train"), d.path().join("val"));
     linked_classes(&train, "train", &["cat", "dog"], 4);
-    linked_classes(&val, "val", &["cat", "dog"], 3);
+    linked_classes(&val, "val", &["cat", "dog"], 5);
     let args = ["report", s(&train), "--val", s(&val)];
 
     let text = succeeds(&whisker(&args));
@@ -219,8 +219,10 @@ fn report_prints_expected_accuracy_transfer_and_layers() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
     assert_eq!(v["backbone"], "mobilenet-v2");
     assert_eq!(v["training_photos"], 8);
-    assert_eq!(v["validation_photos"], 6);
+    assert_eq!(v["validation_photos"], 10);
     assert_eq!(v["chance_accuracy"], 0.5);
+    // Beating chance takes more than a photo of luck.
+    assert!(accuracy(&v["beats_chance_above"]) > 0.6);
     // Text and JSON report the same run.
     assert!((accuracy(&v["expected_accuracy"]) - expected).abs() < 1e-4);
     assert!((accuracy(&v["pretrained"]["accuracy"]) - pretrained).abs() < 1e-4);

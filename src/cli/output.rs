@@ -218,6 +218,7 @@ pub fn transfer(
             "validation_photos": split.val.len(),
             "validation": validation,
             "chance_accuracy": pretrained.chance,
+            "beats_chance_above": pretrained.chance_bar(),
             "expected_accuracy": expected.accuracy,
             "k": expected.k,
             "most_confused": confused.map(|(pair, errors)| json!({ "classes": pair, "errors": errors })),
@@ -250,19 +251,21 @@ pub fn transfer(
 
     println!();
     println!(
-        "expected accuracy: {:.4} (each training photo classified by its {} nearest others, cosine similarity of the backbone's features)",
+        "expected accuracy: {:.4} (each training photo voted on by its {} most similar others)",
         expected.accuracy, expected.k
     );
     match confused {
+        Some(([a, b], 1)) => println!("most confused: {a} and {b} (1 photo)"),
         Some(([a, b], errors)) => println!("most confused: {a} and {b} ({errors} photos)"),
-        None => println!("most confused: none (no photo misclassified)"),
+        None => println!("most confused: none (every photo voted right)"),
     }
 
     println!();
     println!(
-        "validation accuracy of a linear head ({} photos, chance {:.4}):",
+        "validation accuracy of a linear head ({} photos; chance {:.4}, beaten above {:.4}):",
         split.val.len(),
-        pretrained.chance
+        pretrained.chance,
+        pretrained.chance_bar()
     );
     println!("  pretrained backbone: {}", verdict(pretrained));
     println!(

@@ -20,7 +20,7 @@ use super::settings::TrainSettings;
 use super::trainer::Evaluation;
 use crate::core::dataset::Split;
 use crate::core::knn::{KnnError, KnnEstimate, leave_one_out};
-use crate::core::output_check::{OutputFault, chance_accuracy, check_outputs};
+use crate::core::output_check::{OutputFault, chance_accuracy, chance_bar, check_outputs};
 use crate::core::similarity::{SimilarityError, SimilarityIndex};
 use burn::prelude::*;
 use thiserror::Error;
@@ -64,9 +64,16 @@ impl LayerProbe {
         self.validation.confusion.accuracy()
     }
 
-    /// Whether the head learned something: real outputs and an accuracy above chance.
+    /// The accuracy the head must exceed to have beaten chance by more than luck
+    /// ([`chance_bar`] of the validation photos), `[0, 1]`.
+    pub fn chance_bar(&self) -> f32 {
+        chance_bar(self.chance, self.validation.confusion.total())
+    }
+
+    /// Whether the head learned something: real outputs and an accuracy above
+    /// [`Self::chance_bar`].
     pub fn beats_chance(&self) -> bool {
-        self.outputs.is_ok() && self.accuracy() > self.chance
+        self.outputs.is_ok() && self.accuracy() > self.chance_bar()
     }
 }
 
@@ -217,7 +224,8 @@ mod tests {
     #[test]
     fn separable_features_are_expected_and_learned() {
         let device = Device::flex();
-        let (rows, labels) = toy(24);
+        // 8 validation photos: enough for a perfect head to clear the chance bar.
+        let (rows, labels) = toy(40);
         let mut settings = TrainSettings::default();
         settings.head.learning_rate = 1e-2;
         let split = settings.split(&labels);
