@@ -2,6 +2,7 @@
 
 use crate::core::dataset::Split;
 use crate::core::metrics::ConfusionMatrix;
+use crate::core::output_check::OutputFault;
 use crate::ml::pipeline::{FineTuning, Phase, Progress};
 use crate::ml::transfer::{LayerProbe, TransferReport};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -191,7 +192,7 @@ pub fn transfer(
             json!({
                 "accuracy": p.accuracy(),
                 "beats_chance": p.beats_chance(),
-                "output_fault": p.outputs.as_ref().err().map(ToString::to_string),
+                "output_fault": p.outputs.as_ref().err().map(|f| fault_words(f, classes)),
             })
         };
         let mut baseline = head(&report.baseline);
@@ -208,6 +209,7 @@ pub fn transfer(
                     "expected_accuracy": l.probe.expected.accuracy,
                     "validation_accuracy": l.probe.accuracy(),
                     "beats_chance": l.probe.beats_chance(),
+                    "output_fault": l.probe.outputs.as_ref().err().map(|f| fault_words(f, classes)),
                 })
             })
             .collect();
@@ -267,10 +269,13 @@ pub fn transfer(
         pretrained.chance,
         pretrained.chance_bar()
     );
-    println!("  pretrained backbone: {}", verdict(pretrained));
+    println!("  pretrained backbone: {}", verdict(pretrained, classes));
     println!(
-        "  random backbone:     {} (seed {}, BatchNorm calibrated on the training photos)",
-        verdict(&report.baseline),
+        "  random backbone:     {}",
+        verdict(&report.baseline, classes)
+    );
+    println!(
+        "  (random: seed {}, BatchNorm statistics from the training photos)",
         report.baseline_seed
     );
 
@@ -280,21 +285,38 @@ pub fn transfer(
     for l in &report.layers {
         let side = kind.stage_resolution(l.stage);
         println!(
-            "  {:>5}  {:>8}  {:>10}  {:>8.4}  {:>10.4}",
+            "  {:>5}  {:>8}  {:>10}  {:>8.4}  {:>10.4}{}",
             l.stage,
             kind.stage_channels(l.stage),
             format!("{side}x{side}"),
             l.probe.expected.accuracy,
-            l.probe.accuracy()
+            l.probe.accuracy(),
+            chance_note(&l.probe, classes)
         );
     }
 }
 
 /// A head's validation accuracy, and why it does not count when it does not.
-fn verdict(p: &LayerProbe) -> String {
+fn verdict(p: &LayerProbe, classes: &[String]) -> String {
+    format!("{:.4}{}", p.accuracy(), chance_note(p, classes))
+}
+
+/// ", could not beat chance" and the output fault, if any, when a head learned nothing; else "".
+fn chance_note(p: &LayerProbe, classes: &[String]) -> String {
     match (&p.outputs, p.beats_chance()) {
-        (Err(fault), _) => format!("{:.4}, {NO_BETTER_THAN_CHANCE} ({fault})", p.accuracy()),
-        (Ok(()), false) => format!("{:.4}, {NO_BETTER_THAN_CHANCE}", p.accuracy()),
-        (Ok(()), true) => format!("{:.4}", p.accuracy()),
+        (Err(fault), _) => format!(
+            ", {NO_BETTER_THAN_CHANCE} ({})",
+            fault_words(fault, classes)
+        ),
+        (Ok(()), false) => format!(", {NO_BETTER_THAN_CHANCE}"),
+        (Ok(()), true) => String::new(),
+    }
+}
+
+/// An output fault in the user's words: the class by its folder name, not its index.
+fn fault_words(fault: &OutputFault, classes: &[String]) -> String {
+    match fault {
+        OutputFault::SingleClass(c) => format!("every photo is predicted as {}", classes[*c]),
+        other => other.to_string(),
     }
 }
