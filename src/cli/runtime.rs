@@ -1,5 +1,6 @@
 //! What every command needs before it can run the network: the device, the backbone record, and
-//! (except for `report`) a [`Session`] over it (for `predict` and `eval`, with the model file opened in it).
+//! (except for `report`, which measures bare backbones) a [`Session`] over it (for `predict` and
+//! `eval`, with the model file opened in it).
 
 use super::args::{BackendArg, RunArgs};
 use super::error::CliError;
