@@ -1,8 +1,9 @@
 //! How much does transfer help, and from which layer? Prints, for cat/dog and cat/dog/other:
 //! expected accuracy (leave-one-out k-NN on the training photos' features) and the validation
-//! accuracy of a linear head trained like `whisker train` does, per cut point, for the pretrained
-//! backbone, the old random baseline (random weights, identity BatchNorm) and the calibrated one
-//! (random weights, BatchNorm statistics of the training photos), over several seeds.
+//! accuracy of a linear head trained like `whisker train --val` does, per cut point, for the
+//! pretrained backbone, the old random baseline (random weights, identity BatchNorm) and the
+//! calibrated one (random weights, BatchNorm statistics of the training photos), over several
+//! seeds. `whisker report` gives the same figures for one seed and one task.
 //!
 //! Usage: `cargo run --example transfer_report [DATA_DIR] [SEEDS] [PER_CLASS]`, defaults
 //! `../shared/data/pets`, `1,2,3`, `20` (training photos a class from `train/`; every photo of
@@ -11,16 +12,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use whisker::cli::images::{load_input, photos_in};
-use whisker::core::knn::{classify, leave_one_out};
-use whisker::core::output_check::{chance_accuracy, check_outputs};
+use whisker::core::dataset::Split;
+use whisker::core::knn::classify;
+use whisker::core::output_check::chance_accuracy;
 use whisker::core::preprocess::Preprocess;
-use whisker::core::similarity::SimilarityIndex;
 use whisker::ml::backbone::{Backbone, BackboneKind};
 use whisker::ml::baseline::calibrated_random_backbone;
 use whisker::ml::layers::extract_pooled;
-use whisker::ml::probe::{fit_head, stack_pooled};
 use whisker::ml::settings::TrainSettings;
-use whisker::ml::trainer::evaluate;
+use whisker::ml::transfer::probe_layer;
 use whisker::ml::weights::{Precision, load_record_file, random_backbone};
 
 use burn::prelude::*;
@@ -159,8 +159,9 @@ fn main() {
     println!(
         "\nplain cos sim = mean cosine similarity of two training photos' features, uncentred; \
          expected = leave-one-out k-NN (cosine, centred) on the training photos; k-NN on val = the same \
-         neighbours classifying val/; head val = linear head trained like `whisker train` \
-         (default settings), accuracy on val/; means over seeds {}",
+         neighbours classifying val/; head val = linear head trained like `whisker train --val` \
+         (default settings, val/ picks the epoch, as `whisker report --val`), accuracy on val/; \
+         means over seeds {}",
         seed_list.join(", ")
     );
     for (t, &(task, classes)) in tasks.iter().enumerate() {
@@ -285,8 +286,9 @@ fn pooled(net: &Backbone, inputs: &[&[f32]], device: &Device) -> Vec<Vec<Vec<f32
     .expect("extraction")
 }
 
-/// Expected accuracy on the training photos and validation accuracy of a head, for one seed.
-/// `features[j]` belongs to photo `keep[j]` of `all`.
+/// Expected accuracy on the training photos and validation accuracy of a head, for one seed
+/// (the figures of `whisker report`, [`probe_layer`]), plus the plain similarity and k-NN on the
+/// validation photos. `features[j]` belongs to photo `keep[j]` of `all`.
 fn measure(
     row: &mut Row,
     features: &[Vec<f32>],
@@ -296,16 +298,30 @@ fn measure(
     seed: u64,
     device: &Device,
 ) {
-    let train: Vec<usize> = (0..keep.len()).filter(|&j| keep[j] < all.train).collect();
-    let val: Vec<usize> = (0..keep.len()).filter(|&j| keep[j] >= all.train).collect();
+    let split = Split {
+        train: (0..keep.len()).filter(|&j| keep[j] < all.train).collect(),
+        val: (0..keep.len()).filter(|&j| keep[j] >= all.train).collect(),
+    };
     let labels: Vec<usize> = keep.iter().map(|&i| all.labels[i]).collect();
-    let train_rows: Vec<&[f32]> = train.iter().map(|&j| features[j].as_slice()).collect();
-    let train_labels: Vec<usize> = train.iter().map(|&j| labels[j]).collect();
+    // As `whisker train --val` and `whisker report --val`: val/ picks the epoch, no refit.
+    let settings = TrainSettings {
+        seed,
+        refit: false,
+        ..TrainSettings::default()
+    };
+    let probe = block(probe_layer(
+        features, &labels, classes, &split, &settings, device,
+    ))
+    .expect("measure");
+    row.expected.push(probe.expected.accuracy);
+    row.val.push(probe.accuracy());
+    if let Err(fault) = &probe.outputs {
+        row.faults.push(format!("seed {seed}: {fault}"));
+    }
 
-    let index = SimilarityIndex::from_rows(train_rows[0].len(), &train_rows).expect("index");
     // Plain (uncentred) cosine similarity, averaged over pairs: near 1 when every photo's
     // features point the same way.
-    let (g, n) = (index.gram(), index.len());
+    let (g, n) = (probe.index.gram(), probe.index.len());
     let mut plain = 0.0f64;
     for i in 0..n {
         for j in 0..n {
@@ -316,38 +332,18 @@ fn measure(
     }
     row.mean_similarity
         .push((plain / (n * (n - 1)) as f64) as f32);
-    let estimate = leave_one_out(&index.similarities(), &train_labels, classes).expect("estimate");
-    row.expected.push(estimate.accuracy);
     // The same neighbours as a classifier of the validation photos.
-    let right = val
+    let train_labels: Vec<usize> = split.train.iter().map(|&j| labels[j]).collect();
+    let right = split
+        .val
         .iter()
         .filter(|&&j| {
-            let sims = index.similarities_to(&features[j]).expect("same width");
-            classify(&sims, &train_labels, estimate.k, classes) == labels[j]
+            let sims = probe
+                .index
+                .similarities_to(&features[j])
+                .expect("same width");
+            classify(&sims, &train_labels, probe.expected.k, classes) == labels[j]
         })
         .count();
-    row.knn_val.push(right as f32 / val.len() as f32);
-
-    let settings = TrainSettings {
-        seed,
-        ..TrainSettings::default()
-    };
-    let train_features: Vec<Vec<f32>> = train.iter().map(|&j| features[j].clone()).collect();
-    let outcome = block(fit_head(
-        &train_features,
-        &train_labels,
-        classes,
-        settings.split(&train_labels),
-        &settings,
-        device,
-        &mut async |_| true,
-    ))
-    .expect("training");
-    let x = stack_pooled(features, device).expect("stack");
-    let eval = block(evaluate(&outcome.classifier, &x, &val, &labels, classes)).expect("eval");
-    row.val.push(eval.confusion.accuracy());
-    let val_labels: Vec<usize> = val.iter().map(|&j| labels[j]).collect();
-    if let Err(fault) = check_outputs(&eval.probabilities, &val_labels) {
-        row.faults.push(format!("seed {seed}: {fault}"));
-    }
+    row.knn_val.push(right as f32 / split.val.len() as f32);
 }

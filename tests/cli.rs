@@ -1,4 +1,5 @@
-//! The `whisker` binary: bad input gets one clear line naming the file and a non-zero exit.
+//! The `whisker` binary: bad input gets one clear line naming the file and a non-zero exit;
+//! `whisker report` prints its three parts, as text and as JSON.
 
 mod common;
 
@@ -137,4 +138,144 @@ fn missing_weights_record_is_named() {
 fn missing_model_file_is_named() {
     let out = whisker(&["predict", "/nonexistent/model.safetensors", "x.jpg"]);
     assert_fails_with(&out, &["/nonexistent/model.safetensors"]);
+}
+
+/// A folder of class folders holding symbolic links to the first `n` photos of each of `classes`
+/// in the pets `split` (`train` or `val`).
+fn linked_classes(dir: &Path, split: &str, classes: &[&str], n: usize) {
+    for class in classes {
+        let from = common::pets().join(split).join(class);
+        let mut photos: Vec<_> = std::fs::read_dir(&from)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        photos.sort();
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        for p in photos.iter().take(n) {
+            std::os::unix::fs::symlink(p, dir.join(class).join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+fn succeeds(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "whisker failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// The number after `label` on the line that starts with it.
+fn figure(text: &str, label: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label:?} in:\n{text}"));
+    let rest = line.trim_start()[label.len()..].trim_start();
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in {line:?}"))
+}
+
+fn accuracy(v: &serde_json::Value) -> f64 {
+    let a = v.as_f64().unwrap_or_else(|| panic!("not an accuracy: {v}"));
+    assert!((0.0..=1.0).contains(&a), "{a}");
+    a
+}
+
+#[test]
+fn report_prints_expected_accuracy_transfer_and_layers() {
+    let d = tempfile::tempdir().unwrap();
+    let (train, val) = (d.path().join("train"), d.path().join("val"));
+    linked_classes(&train, "train", &["cat", "dog"], 4);
+    linked_classes(&val, "val", &["cat", "dog"], 5);
+    let args = ["report", s(&train), "--val", s(&val)];
+
+    let text = succeeds(&whisker(&args));
+    let expected = figure(&text, "expected accuracy:");
+    assert!((0.0..=1.0).contains(&expected), "{text}");
+    assert!(text.contains("most confused: "), "{text}");
+    let pretrained = figure(&text, "pretrained backbone:");
+    let random_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("random backbone:"))
+        .unwrap_or_else(|| panic!("no random backbone line in:\n{text}"));
+    let by_layer = text
+        .lines()
+        .skip_while(|l| !l.starts_with("by layer"))
+        .skip(2)
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(by_layer, ["7", "14", "18"], "{text}");
+
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let out = succeeds(&whisker(&json_args));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["backbone"], "mobilenet-v2");
+    assert_eq!(v["training_photos"], 8);
+    assert_eq!(v["validation_photos"], 10);
+    assert_eq!(v["chance_accuracy"], 0.5);
+    // Beating chance takes more than a photo of luck.
+    assert!(accuracy(&v["beats_chance_above"]) > 0.6);
+    // Text and JSON report the same run.
+    assert!((accuracy(&v["expected_accuracy"]) - expected).abs() < 1e-4);
+    assert!((accuracy(&v["pretrained"]["accuracy"]) - pretrained).abs() < 1e-4);
+    // ImageNet features tell cats from dogs even from 4 photos each.
+    assert_eq!(v["pretrained"]["beats_chance"], true, "{v}");
+    accuracy(&v["baseline"]["accuracy"]);
+    let beats = v["baseline"]["beats_chance"].as_bool().expect("a boolean");
+    assert_eq!(
+        random_line.contains("could not beat chance"),
+        !beats,
+        "{random_line} / {v}"
+    );
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    for (layer, (stage, channels)) in layers.iter().zip([(7, 64), (14, 160), (18, 1280)]) {
+        assert_eq!(layer["stage"], stage);
+        assert_eq!(layer["channels"], channels);
+        accuracy(&layer["expected_accuracy"]);
+        accuracy(&layer["validation_accuracy"]);
+    }
+    // The last layer is the pretrained backbone's final features.
+    assert_eq!(
+        layers[2]["validation_accuracy"],
+        v["pretrained"]["accuracy"]
+    );
+}
+
+#[test]
+fn report_without_val_holds_out_a_share_like_train() {
+    let d = tempfile::tempdir().unwrap();
+    linked_classes(d.path(), "train", &["cat", "dog"], 5);
+    let out = succeeds(&whisker(&["report", s(d.path()), "--json"]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    // 20% of 5 photos a class: one each.
+    assert_eq!(v["training_photos"], 8);
+    assert_eq!(v["validation_photos"], 2);
+    let share = v["validation"]["held_out_share"].as_f64().unwrap();
+    assert!((share - 0.2).abs() < 1e-6, "{share}");
+    accuracy(&v["expected_accuracy"]);
+    accuracy(&v["baseline"]["accuracy"]);
+}
+
+#[test]
+fn report_on_a_bad_folder_says_why() {
+    let out = whisker(&["report", "/nonexistent/photos"]);
+    assert_fails_with(&out, &["/nonexistent/photos", "not a folder"]);
+
+    // One cat: leaving it out leaves no cat to find.
+    let d = tempfile::tempdir().unwrap();
+    let (train, val) = (d.path().join("train"), d.path().join("val"));
+    linked_classes(&train, "train", &["cat"], 1);
+    linked_classes(&train, "train", &["dog"], 2);
+    linked_classes(&val, "val", &["cat", "dog"], 1);
+    let out = whisker(&["report", s(&train), "--val", s(&val)]);
+    assert_fails_with(&out, &["cat", "at least 2"]);
 }

@@ -23,6 +23,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure a model on DIR (one sub-folder per class): accuracy, per class, confusion matrix.
     Eval(EvalArgs),
+    /// What transfer brings on DATA_DIR: expected accuracy, pretrained against random backbone,
+    /// and the same per layer.
+    Report(ReportArgs),
 }
 
 /// Where the network runs and which backbone record it loads.
@@ -146,6 +149,41 @@ pub struct EvalArgs {
     pub run: RunArgs,
 }
 
+/// `whisker report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Training photos, one sub-folder per class.
+    pub data_dir: PathBuf,
+    /// Validation photos (same class folders); default: a seeded share of DATA_DIR, held out as
+    /// `whisker train` holds it out.
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The pretrained backbone: mobilenet-v2 or efficientnet-lite0.
+    #[arg(long, default_value = BackboneKind::default().id())]
+    pub backbone: BackboneKind,
+    /// Seed of the split, the heads and the random backbone [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl ReportArgs {
+    /// `whisker train`'s default choices with this command's validation photos. Never a refit:
+    /// the report reads the held-out run's validation accuracy, which a refit would not change.
+    pub fn choices(&self) -> TrainChoices {
+        TrainChoices {
+            val_share: self.val.is_some().then_some(0.0),
+            seed: self.seed,
+            refit: Some(false),
+            ..TrainChoices::default()
+        }
+    }
+}
+
 /// The backends the CLI can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
@@ -184,5 +222,29 @@ mod tests {
         assert_eq!(s.val_share, 0.0);
         assert!(!s.refit);
         assert!((s.fine_tune.learning_rate - 0.001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_report_trains_its_heads_like_train() {
+        let report = |extra: &[&str]| {
+            let mut argv = vec!["whisker", "report", "data"];
+            argv.extend_from_slice(extra);
+            match Cli::parse_from(argv).command {
+                Command::Report(args) => args.choices().settings().unwrap(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let held_out = report(&[]);
+        assert_eq!(
+            held_out,
+            TrainSettings {
+                refit: false,
+                ..TrainSettings::default()
+            }
+        );
+        let explicit = report(&["--val", "v", "--seed", "3"]);
+        assert_eq!(explicit.val_share, 0.0);
+        assert_eq!(explicit.seed, 3);
+        assert_eq!(explicit.head, TrainSettings::default().head);
     }
 }

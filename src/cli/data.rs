@@ -2,7 +2,7 @@
 
 use super::error::CliError;
 use super::images::photos_in;
-use crate::core::dataset::validate_classes;
+use crate::core::dataset::{Split, validate_classes};
 use std::path::{Path, PathBuf};
 
 /// Photos and their class indices, with the class names.
@@ -75,6 +75,19 @@ pub fn read_known_classes(dir: &Path, classes: &[String]) -> Result<LabelledPhot
         return Err(CliError::data(dir, "no images found in its class folders"));
     }
     Ok(out)
+}
+
+/// Appends the photos of `val_dir` (classes of `photos`) and returns the split: the training
+/// photos first, then these.
+pub fn append_validation(photos: &mut LabelledPhotos, val_dir: &Path) -> Result<Split, CliError> {
+    let n_train = photos.paths.len();
+    let val = read_known_classes(val_dir, &photos.classes)?;
+    photos.paths.extend(val.paths);
+    photos.labels.extend(val.labels);
+    Ok(Split {
+        train: (0..n_train).collect(),
+        val: (n_train..photos.paths.len()).collect(),
+    })
 }
 
 fn class_folders(dir: &Path) -> Result<Vec<(String, PathBuf)>, CliError> {

@@ -3,6 +3,7 @@
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
 use crate::ml::session::SessionError;
+use crate::ml::transfer::TransferError;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -56,6 +57,14 @@ pub enum CliError {
     /// Loading, training or predicting failed.
     #[error(transparent)]
     Ml(#[from] MlError),
+    /// `whisker report` could not measure these photos.
+    #[error("{}: {source}", path.display())]
+    Report {
+        /// The data folder.
+        path: PathBuf,
+        /// What went wrong.
+        source: TransferError,
+    },
 }
 
 impl From<SessionError<CliError>> for CliError {

@@ -1,5 +1,5 @@
-//! The native command line, `whisker train | predict | eval`, over the same [`Session`] as the
-//! web app's engine.
+//! The native command line, `whisker train | predict | eval | report`; the first three over the
+//! same [`Session`] as the web app's engine.
 //!
 //! [`Session`]: crate::ml::session::Session
 
@@ -10,6 +10,7 @@ mod eval;
 pub mod images;
 mod output;
 mod predict;
+mod report;
 mod runtime;
 mod train;
 
@@ -22,5 +23,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         args::Command::Train(args) => train::train(args),
         args::Command::Predict(args) => predict::predict(args),
         args::Command::Eval(args) => eval::eval(args),
+        args::Command::Report(args) => report::report(args),
     }
 }

@@ -1,9 +1,10 @@
 //! What every command needs before it can run the network: the device, the backbone record, and
-//! a [`Session`] over it (for `predict` and `eval`, with the model file opened in it).
+//! (except for `report`, which measures bare backbones) a [`Session`] over it (for `predict` and
+//! `eval`, with the model file opened in it).
 
 use super::args::{BackendArg, RunArgs};
 use super::error::CliError;
-use crate::ml::backbone::BackboneKind;
+use crate::ml::backbone::{Backbone, BackboneKind};
 use crate::ml::features::EXTRACT_BATCH;
 use crate::ml::model_file::{self, ModelMeta};
 use crate::ml::session::{BackboneSource, Session};
@@ -53,18 +54,25 @@ pub fn session(
             weights::random_backbone(kind, seed, &device),
             BackboneSource::Random { seed },
         ),
-        None => {
-            let path = record_path(kind, &run.weights);
-            if !path.is_file() {
-                return Err(CliError::MissingWeights { path });
-            }
-            (
-                weights::load_record_file(kind, &path, &device)?,
-                BackboneSource::Pretrained,
-            )
-        }
+        None => (
+            pretrained_backbone(run, kind, &device)?,
+            BackboneSource::Pretrained,
+        ),
     };
     Ok(Session::new(backbone, source, device, EXTRACT_BATCH))
+}
+
+/// The pretrained `kind` backbone on `device`, from `run`'s record (see [`record_path`]).
+pub fn pretrained_backbone(
+    run: &RunArgs,
+    kind: BackboneKind,
+    device: &Device,
+) -> Result<Backbone, CliError> {
+    let path = record_path(kind, &run.weights);
+    if !path.is_file() {
+        return Err(CliError::MissingWeights { path });
+    }
+    Ok(weights::load_record_file(kind, &path, device)?)
 }
 
 /// A session with the model file at `path` opened in it, and the file's metadata.

@@ -1,12 +1,12 @@
 //! `whisker train`: photos in class folders -> a model file.
 
 use super::args::TrainArgs;
-use super::data::{self, LabelledPhotos};
+use super::data;
 use super::error::CliError;
 use super::images::load_input;
 use super::output::{self, bar, show_progress};
 use super::runtime::session;
-use crate::core::dataset::{PhotoId, Split};
+use crate::core::dataset::PhotoId;
 use crate::ml::pipeline::Progress;
 use crate::ml::session::LabelledPhoto;
 
@@ -24,7 +24,7 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
 
     // An explicit validation folder is appended after the training photos.
     let split = match &args.val {
-        Some(val_dir) => Some(append_validation(&mut photos, val_dir)?),
+        Some(val_dir) => Some(data::append_validation(&mut photos, val_dir)?),
         None => None,
     };
     let random_seed = args.random_backbone.then_some(settings.seed);
@@ -81,20 +81,4 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     }
     println!("saved {}", args.out.display());
     Ok(())
-}
-
-/// Appends the photos of `val_dir` (classes of `photos`) and returns the split: the training
-/// photos first, then these.
-fn append_validation(
-    photos: &mut LabelledPhotos,
-    val_dir: &std::path::Path,
-) -> Result<Split, CliError> {
-    let n_train = photos.paths.len();
-    let val = data::read_known_classes(val_dir, &photos.classes)?;
-    photos.paths.extend(val.paths);
-    photos.labels.extend(val.labels);
-    Ok(Split {
-        train: (0..n_train).collect(),
-        val: (n_train..photos.paths.len()).collect(),
-    })
 }

@@ -101,6 +101,22 @@ pub fn chance_accuracy(labels: &[usize], classes: usize) -> f32 {
     }
 }
 
+/// Standard errors above chance an accuracy must be to count as learned (see [`chance_bar`]).
+pub const CHANCE_MARGIN: f32 = 2.0;
+
+/// The accuracy above which a model on `photos` photos has beaten `chance` (see
+/// [`chance_accuracy`]) by more than luck: `chance` plus [`CHANCE_MARGIN`] standard errors of a
+/// guesser right with probability `chance` on each photo, `√(chance · (1 − chance) / photos)`
+/// (binomial; in the normal approximation, a guesser clears it about 2% of the time). With
+/// 227 photos and chance 0.44, one photo more than chance is noise; 0.51 is not. 1 for no photos.
+pub fn chance_bar(chance: f32, photos: usize) -> f32 {
+    if photos == 0 {
+        return 1.0;
+    }
+    let spread = (chance * (1.0 - chance) / photos as f32).sqrt();
+    (chance + CHANCE_MARGIN * spread).min(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +168,16 @@ mod tests {
         assert_eq!(chance_accuracy(&[0, 0, 1, 2], 3), 0.5);
         assert_eq!(chance_accuracy(&[1, 1, 1, 0], 2), 0.75);
         assert_eq!(chance_accuracy(&[], 2), 0.0);
+    }
+
+    #[test]
+    fn luck_does_not_beat_chance() {
+        // 227 photos at chance 0.44: one photo more than chance is not enough, 0.51 is.
+        let bar = chance_bar(0.4405, 227);
+        assert!(bar > 0.4405 + 1.0 / 227.0 && bar < 0.51, "{bar}");
+        // Fewer photos, a higher bar; never above 1.
+        assert!(chance_bar(0.5, 10) > chance_bar(0.5, 100));
+        assert_eq!(chance_bar(1.0, 5), 1.0);
+        assert_eq!(chance_bar(0.5, 0), 1.0);
     }
 }

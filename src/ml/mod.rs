@@ -14,6 +14,7 @@ pub mod probe;
 pub mod session;
 pub mod settings;
 pub mod trainer;
+pub mod transfer;
 pub mod weights;
 
 pub use error::{MlError, ModelFileProblem};
