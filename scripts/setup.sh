@@ -43,7 +43,9 @@ fi
 # binaryen from npm, not apt: Debian's binaryen 108 rewrites wasm-bindgen's externref table into
 # the funcref table and the app dies at start; 132 works. Scripts that run a release Trunk build
 # put node_modules/.bin first on PATH (Trunk.toml pins wasm_opt = "version_132").
-if [[ -f package.json && ( ! -d node_modules/playwright-core || ! -x node_modules/.bin/wasm-opt ) ]]; then
+# Again whenever package-lock.json changed since the last install (npm writes its own copy).
+if [[ -f package.json && ( ! -d node_modules/playwright-core || ! -x node_modules/.bin/wasm-opt \
+      || package-lock.json -nt node_modules/.package-lock.json ) ]]; then
   step "npm ci (playwright-core drives the system Chromium; binaryen's wasm-opt)"
   npm ci --no-audit --no-fund --silent
 fi
