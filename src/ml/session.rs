@@ -15,7 +15,9 @@ use super::pipeline::{FineTuning, Phase, Progress, fit};
 use super::settings::TrainSettings;
 use super::trainer::read_rows;
 use crate::core::dataset::{DatasetError, PhotoId, Split, validate_classes};
+use crate::core::knn::{KnnError, KnnEstimate, leave_one_out};
 use crate::core::metrics::{ConfusionMatrix, softmax};
+use crate::core::similarity::SimilarityIndex;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
@@ -225,6 +227,47 @@ impl Session {
         *self.pooled.borrow_mut() = FeatureCache::new(kind, kind.last_stage());
         *self.cut.borrow_mut() = None;
         *self.model.borrow_mut() = None;
+    }
+
+    /// What the pretrained features promise before any training: leave-one-out k-NN on the
+    /// photos' pooled features (mean-centred cosine, see [`crate::core::knn`]), after embedding
+    /// the photos not cached yet (`load` gives a photo's `[3, 224, 224]` input). The features
+    /// stay cached, so a training afterwards extracts nothing again. `keep_going` is asked before
+    /// each photo goes through the backbone; `false` (a training started, the photos changed)
+    /// ends with [`SessionError::Stopped`]. `Ok(None)` when the photos cannot give an estimate
+    /// yet: fewer than two classes, or a class with fewer than two photos.
+    pub async fn expected_accuracy<P>(
+        &self,
+        photos: &[LabelledPhoto],
+        classes: usize,
+        load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
+        keep_going: &mut impl FnMut() -> bool,
+    ) -> Result<Option<KnnEstimate>, SessionError<P>> {
+        for p in photos {
+            if self.pooled.borrow().contains(p.id) {
+                continue;
+            }
+            if !keep_going() {
+                return Err(SessionError::Stopped);
+            }
+            let input = load(p.id).await.map_err(SessionError::Photo)?;
+            self.embed(p.id, &input).await?;
+        }
+        // A photo forgotten while others were embedded is left out.
+        let (rows, labels): (Vec<Vec<f32>>, Vec<usize>) = photos
+            .iter()
+            .filter_map(|p| Some((self.embedding(p.id)?, p.label)))
+            .unzip();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let width = cached_shape(self.backbone.kind(), self.backbone.kind().last_stage())[0];
+        let index = SimilarityIndex::from_rows(width, &refs)
+            .map_err(|e| MlError::BadSetting(e.to_string()))?;
+        (self.pause)().await;
+        match leave_one_out(&index.similarities(), &labels, classes) {
+            Ok(estimate) => Ok(Some(estimate)),
+            Err(KnnError::TooFewPhotos { .. } | KnnError::TooFewClasses(_)) => Ok(None),
+            Err(e) => Err(MlError::BadSetting(e.to_string()).into()),
+        }
     }
 
     /// Forgets the model, keeping the photos' features (another backbone's model is shown
@@ -536,6 +579,61 @@ mod tests {
         s.head.epochs = epochs;
         s.head.batch_size = 4;
         s
+    }
+
+    #[test]
+    fn expected_accuracy_embeds_once_and_tells_the_classes_apart() {
+        let session = session();
+        let photos = labelled(8);
+        let loads = Cell::new(0);
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> {
+            loads.set(loads.get() + 1);
+            Ok(photo(id.0))
+        };
+        let estimate =
+            crate::block_on(session.expected_accuracy(&photos, 2, &mut load, &mut || true))
+                .unwrap()
+                .expect("4 photos a class give an estimate");
+        // Ramps and checkerboards are far apart even for a random network.
+        assert_eq!(estimate.accuracy, 1.0);
+        assert_eq!(estimate.predictions.len(), 8);
+        assert_eq!(session.cached_photos(), 8);
+        // Asked again with one more photo: only that one goes through the backbone, and training
+        // afterwards extracts nothing.
+        let more = labelled(9);
+        crate::block_on(session.expected_accuracy(&more, 2, &mut load, &mut || true)).unwrap();
+        assert_eq!(loads.get(), 9);
+        let report = crate::block_on(session.train(
+            &classes(),
+            &more,
+            None,
+            &settings(2),
+            &mut load,
+            &mut async |_| true,
+        ))
+        .unwrap();
+        assert_eq!(report.stats.extracted, 0);
+        assert_eq!(loads.get(), 9);
+    }
+
+    #[test]
+    fn expected_accuracy_needs_two_photos_a_class_and_stops_when_asked() {
+        let session = session();
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        // Photo 0 (class 0), 1 and 3 (class 1): class 0 has one photo.
+        let few = [0u64, 1, 3].map(|i| LabelledPhoto {
+            id: PhotoId(i),
+            label: (i % 2) as usize,
+        });
+        let none =
+            crate::block_on(session.expected_accuracy(&few, 2, &mut load, &mut || true)).unwrap();
+        assert!(none.is_none());
+        // A caller that stops it before the next photo: nothing more is embedded.
+        let cached = session.cached_photos();
+        let stopped =
+            crate::block_on(session.expected_accuracy(&labelled(6), 2, &mut load, &mut || false));
+        assert!(matches!(stopped, Err(SessionError::Stopped)));
+        assert_eq!(session.cached_photos(), cached);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! under that id, the last of which is [`Reply::is_final`].
 
 use crate::core::dataset::PhotoId;
+use crate::core::knn::KnnEstimate;
 use crate::core::preprocess::PreprocessError;
 use crate::ml::MlError;
 use crate::ml::backbone::BackboneKind;
@@ -59,6 +60,11 @@ pub enum Request {
     },
     /// Stop the running training (it keeps the best epoch so far). No answer.
     Stop,
+    /// What these photos' pretrained features promise before any training (leave-one-out k-NN,
+    /// see [`crate::ml::session::Session::expected_accuracy`]), embedding the photos not embedded
+    /// yet (training later reuses them). Answered by [`Reply::Previewed`]. A newer `Preview`, a
+    /// `Train` or a `Reset` ends it early, answered [`SessionError::Stopped`].
+    Preview { classes: Vec<ClassJob> },
     /// Predict the class of the attached file under the trained model. Answered by
     /// [`Reply::Predicted`].
     Predict { name: String },
@@ -107,6 +113,8 @@ pub enum Reply {
     TrainFailed(EngineError),
     /// A prediction's result.
     Predicted(Result<Prediction, EngineError>),
+    /// The expected accuracy; `None` until every class has two photos.
+    Previewed(Result<Option<KnnEstimate>, EngineError>),
     /// What the engine holds.
     Status(EngineStatus),
     /// The model file's bytes are attached (a `Uint8Array`).

@@ -48,6 +48,9 @@ struct Engine {
     current: Cell<Option<BackboneKind>>,
     /// Set by [`Request::Stop`], read by the running training at every step.
     stop: Cell<bool>,
+    /// Bumped by every `Preview`, `Train` and `Reset`: a preview goes on only while it is the
+    /// latest thing asked for.
+    preview_turn: Cell<u64>,
     /// Timing traces in the console (`?trace` in the page's address).
     trace: Cell<bool>,
     /// Where [`Request::Weights`] puts the bytes of the backbone the latest `Load` waits for.
@@ -65,6 +68,7 @@ impl Dispatcher {
                 sessions: RefCell::new(HashMap::new()),
                 current: Cell::new(None),
                 stop: Cell::new(false),
+                preview_turn: Cell::new(0),
                 trace: Cell::new(false),
                 weights_in: RefCell::new(None),
             }),
@@ -87,7 +91,10 @@ impl Dispatcher {
         match request {
             Request::Stop => engine.stop.set(true),
             Request::Forget { photo } => engine.forget(photo),
-            Request::Reset => engine.reset(),
+            Request::Reset => {
+                engine.next_preview_turn();
+                engine.reset()
+            }
             Request::Weights { backbone } => {
                 let bytes = attachment
                     .and_then(|a| a.dyn_into::<js_sys::Uint8Array>().ok())
@@ -242,6 +249,7 @@ impl Engine {
                 None => self.send(id, Reply::PhotoFailed(missing_file(&name))),
             },
             Request::Train { classes, settings } => {
+                self.next_preview_turn();
                 let reply = match self.train(id, &classes, &settings).await {
                     Ok(report) => Reply::Trained(report),
                     Err(e) => {
@@ -250,6 +258,11 @@ impl Engine {
                     }
                 };
                 self.send(id, reply);
+            }
+            Request::Preview { classes } => {
+                let turn = self.next_preview_turn();
+                let result = self.preview(&classes, turn).await;
+                self.send(id, Reply::Previewed(result));
             }
             Request::Predict { name } => {
                 let result = match file {
@@ -282,6 +295,37 @@ impl Engine {
             | Request::Weights { .. }
             | Request::Inspect => {}
         }
+    }
+
+    /// A new preview turn: the ones before it stop at their next photo.
+    fn next_preview_turn(&self) -> u64 {
+        self.preview_turn.set(self.preview_turn.get() + 1);
+        self.preview_turn.get()
+    }
+
+    /// Serves [`Request::Preview`] as turn `turn`.
+    async fn preview(
+        &self,
+        classes: &[ClassJob],
+        turn: u64,
+    ) -> Result<Option<crate::core::knn::KnnEstimate>, EngineError> {
+        let session = self.session()?;
+        let photos = labelled(classes);
+        let how = session.backbone_kind().preprocess();
+        let estimate = session
+            .expected_accuracy(
+                &photos,
+                classes.len(),
+                &mut async |photo| {
+                    // One photo at a time, each its own task: a Train, Stop or newer preview
+                    // gets in between.
+                    yield_task().await;
+                    self.photos.input(photo, &how).await
+                },
+                &mut || self.preview_turn.get() == turn && !session.is_training(),
+            )
+            .await?;
+        Ok(estimate)
     }
 
     async fn export_model(&self) -> Result<Vec<u8>, EngineError> {
@@ -350,11 +394,7 @@ impl Engine {
         let session = self.session()?;
         self.stop.set(false);
         let names: Vec<String> = classes.iter().map(|c| c.name.trim().to_string()).collect();
-        let photos: Vec<LabelledPhoto> = classes
-            .iter()
-            .enumerate()
-            .flat_map(|(label, c)| c.photos.iter().map(move |&id| LabelledPhoto { id, label }))
-            .collect();
+        let photos = labelled(classes);
         let how = session.backbone_kind().preprocess();
         let last_step = Cell::new(now_ms());
         let report = session
@@ -406,6 +446,15 @@ impl Engine {
             probabilities,
         })
     }
+}
+
+/// Every photo of `classes`, labelled with its class's index.
+fn labelled(classes: &[ClassJob]) -> Vec<LabelledPhoto> {
+    classes
+        .iter()
+        .enumerate()
+        .flat_map(|(label, c)| c.photos.iter().map(move |&id| LabelledPhoto { id, label }))
+        .collect()
 }
 
 /// A model file whose bytes could not be read.
