@@ -16,7 +16,7 @@ use crate::ml::settings::TrainSettings;
 use crate::web::glue::download::save_file;
 use crate::web::glue::fetch::fetch_bytes;
 use crate::web::glue::js;
-use crate::web::protocol::{BackendRequest, ClassJob, EngineError, LoadStep, Reply, Request};
+use crate::web::protocol::{BackendRequest, EngineError, LoadStep, Reply, Request};
 use futures::StreamExt;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -242,13 +242,7 @@ pub async fn train(state: AppState) {
         }
     };
     let snapshot = state.snapshot();
-    let jobs: Vec<ClassJob> = snapshot
-        .iter()
-        .map(|(name, photos)| ClassJob {
-            name: name.clone(),
-            photos: photos.clone(),
-        })
-        .collect();
+    let jobs = class_jobs(&snapshot);
 
     // Slots of the bar: extraction, head training, fine-tuning (if asked), the final refit on all
     // photos (if validating). Each takes an equal share; within a slot the bar follows its units.

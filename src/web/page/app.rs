@@ -10,6 +10,8 @@ use super::components::predict_panel::PredictPanel;
 use super::components::project_actions::ProjectActions;
 use super::components::results::Results;
 use super::components::train_panel::TrainPanel;
+use super::components::transfer_preview::TransferPreview;
+use super::preview;
 use super::project;
 use super::recovery;
 use super::state::{AppState, ClassEntry, ClassId};
@@ -31,6 +33,7 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     spawn_local(load_engine(state));
     project::keep_saved(state);
+    preview::watch(state);
     recovery::watch(state);
 
     let add_class = move |_| {
@@ -111,6 +114,7 @@ pub fn App() -> impl IntoView {
                     "Whisker reuses a network that already knows a lot about images and teaches it your classes."
                 </p>
                 <BackboneChoice />
+                <TransferPreview />
                 <TrainPanel />
                 <Results />
             </section>

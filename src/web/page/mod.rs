@@ -4,7 +4,7 @@
 //! - `client`: the connection to the engine;
 //! - `state`: the reactive state (signals), `ids` the ids of what the page creates;
 //! - `actions`: what the buttons do; `backbone`: the network chosen; `project`: the project
-//!   saved in the browser;
+//!   saved in the browser; `preview`: the expected accuracy before training;
 //!   `recovery`: a new engine when the old one dies;
 //! - `words`: every sentence the page shows about a state or a failure;
 //! - `app` and `components`: the page itself, one component per file.
@@ -17,6 +17,7 @@ pub mod backbone;
 pub mod client;
 pub mod components;
 pub mod ids;
+pub mod preview;
 pub mod project;
 pub mod recovery;
 pub mod state;

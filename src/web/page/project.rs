@@ -655,13 +655,7 @@ async fn clear_project(state: AppState) {
     client().send(Request::Reset, None);
     let fresh = AppState::new();
     state.classes.set(fresh.classes.get_untracked());
-    state.model.set(None);
-    HELD_MODEL.with(|m| *m.borrow_mut() = None);
-    state.report.set(None);
-    state.trained_on.set(None);
-    state.history.set(Vec::new());
-    state.predictions.set(Vec::new());
-    state.train.set(TrainStatus::Idle);
+    forget_model(state);
     untrack(|| SavedSettings::of(&SettingsForm::default())).apply_to(&state.settings);
     if let Some(folder) = folder(state).await
         && let Err(e) = folder.clear().await

@@ -8,7 +8,7 @@ use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::Phase;
 use crate::ml::session::RunStats;
 use crate::ml::settings::{TrainChoices, TrainSettings};
-use crate::web::protocol::{BackendInfo, Request};
+use crate::web::protocol::{BackendInfo, ClassJob, Request};
 use leptos::prelude::*;
 
 /// A class card's identity, stable while the page is open (for keyed lists).
@@ -203,6 +203,22 @@ impl Notice {
     }
 }
 
+/// The expected accuracy before training (see `page::preview`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Preview {
+    /// Not asked yet (the network loads, or no photo came yet).
+    Unknown,
+    /// Some class has fewer than two photos.
+    TooFewPhotos,
+    /// Leave-one-out k-NN accuracy on the pretrained features, `[0, 1]`, over `photos` photos,
+    /// and what may explain a low one, in plain words.
+    Expected {
+        accuracy: f32,
+        photos: usize,
+        hint: Option<String>,
+    },
+}
+
 /// The results of the last training (saved with the project).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
@@ -317,10 +333,23 @@ pub struct AppState {
     pub model: RwSignal<Option<ModelInfo>>,
     /// The latest notice, until dismissed or replaced.
     pub notice: RwSignal<Option<Notice>>,
+    /// The expected accuracy of the photos as they are.
+    pub preview: RwSignal<Preview>,
 }
 
 /// Class names with their photos, in order: what a model was trained on.
 pub type Snapshot = Vec<(String, Vec<PhotoId>)>;
+
+/// A snapshot as the engine takes it.
+pub fn class_jobs(snapshot: &Snapshot) -> Vec<ClassJob> {
+    snapshot
+        .iter()
+        .map(|(name, photos)| ClassJob {
+            name: name.clone(),
+            photos: photos.clone(),
+        })
+        .collect()
+}
 
 impl AppState {
     /// The initial state: two classes, "Cat" and "Not cat".
@@ -340,6 +369,7 @@ impl AppState {
             predictions: RwSignal::new(Vec::new()),
             model: RwSignal::new(None),
             notice: RwSignal::new(None),
+            preview: RwSignal::new(Preview::Unknown),
         }
     }
 

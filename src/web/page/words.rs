@@ -108,6 +108,16 @@ pub fn load_error(e: &LoadError) -> String {
     }
 }
 
+/// Why the expected accuracy is low: a class with few photos.
+pub fn few_photos_hint(class: &str, photos: usize) -> String {
+    format!("“{class}” has only {photos} photos: add more to it.")
+}
+
+/// Why the expected accuracy is low: two classes the network sees as alike.
+pub fn look_alike_hint(a: &str, b: &str) -> String {
+    format!("“{a}” and “{b}” look alike to the network: add more photos that show how they differ.")
+}
+
 /// Asked before choosing another network sets the current model aside.
 pub fn switch_question(kind: BackboneKind) -> String {
     format!(

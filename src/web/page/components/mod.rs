@@ -16,3 +16,4 @@ pub mod project_actions;
 pub mod results;
 pub mod settings;
 pub mod train_panel;
+pub mod transfer_preview;
