@@ -142,7 +142,7 @@ pub fn backbone_choice(kind: BackboneKind) -> (&'static str, String) {
         BackboneKind::EfficientNetLite0 => (
             "More accurate",
             format!(
-                "{} · {size} download · about half the mistakes, a bit slower",
+                "{} · {size} download · fewer mistakes, a bit slower",
                 kind.name()
             ),
         ),
