@@ -38,21 +38,20 @@ pub fn asked_for(search: &str) -> Option<BackboneKind> {
 /// The user picked `kind`: switches to it, after asking when that sets the current model aside.
 /// Nothing happens while a training runs or the network is loading.
 pub async fn choose(state: AppState, kind: BackboneKind) {
-    let current = state.backbone.get_untracked();
-    let ready = state.load.get_untracked() == LoadState::Ready;
-    let sure = kind == current
-        || !ready
-        || state.is_training()
-        || state.model.with_untracked(Option::is_none)
-        || js::window()
-            .confirm_with_message(&words::switch_question(kind))
-            .unwrap_or(false);
-    if kind == current || !ready || state.is_training() || !sure {
+    let can_switch = kind != state.backbone.get_untracked()
+        && state.load.get_untracked() == LoadState::Ready
+        && !state.is_training();
+    let sure = can_switch
+        && (state.model.with_untracked(Option::is_none)
+            || js::window()
+                .confirm_with_message(&words::switch_question(kind))
+                .unwrap_or(false));
+    if sure {
+        switch(state, kind).await;
+    } else {
         // Puts the radio buttons back on the network in use.
         state.backbone.update(|_| {});
-        return;
     }
-    switch(state, kind).await;
 }
 
 /// Makes `kind` the network, downloading it if the engine does not hold it yet; the model and
