@@ -15,9 +15,8 @@ use super::pipeline::{FineTuning, Phase, Progress, fit};
 use super::settings::TrainSettings;
 use super::trainer::read_rows;
 use crate::core::dataset::{DatasetError, PhotoId, Split, validate_classes};
-use crate::core::knn::{KnnError, KnnEstimate, leave_one_out};
-use crate::core::metrics::{ConfusionMatrix, softmax};
-use crate::core::similarity::SimilarityIndex;
+use crate::core::metrics::{ConfusionMatrix, softmax, try_argmax};
+use crate::core::pca::Projection;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
@@ -27,6 +26,12 @@ use std::pin::Pin;
 use std::rc::Rc;
 use thiserror::Error;
 use web_time::Instant;
+
+mod compare;
+mod preview;
+
+pub use compare::{BaselineReport, LayerRow};
+pub use preview::{MapPoint, PhotoPreview};
 
 /// Where the session's frozen backbone comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,8 +109,26 @@ pub struct TrainReport {
     pub classes: Vec<String>,
     /// How the held-out run's classifier did on the held-out photos, if any were held out.
     pub validation: Option<ConfusionMatrix>,
+    /// The held-out photos the held-out run's classifier got wrong (the ones the feature map
+    /// rings); empty without validation photos.
+    #[serde(default)]
+    pub mistakes: Vec<PhotoId>,
     /// Counts and timings.
     pub stats: RunStats,
+}
+
+/// What the last training run trained on, so that the comparisons made after it
+/// ([`Session::baseline`], [`Session::compare_layers`]) use the same photos, split and settings.
+#[derive(Debug, Clone)]
+struct LastRun {
+    /// Number of classes.
+    classes: usize,
+    /// The photos, in the order `split` indexes.
+    photos: Vec<LabelledPhoto>,
+    /// The held-out split it used.
+    split: Split,
+    /// Its settings.
+    settings: TrainSettings,
 }
 
 /// A trained classifier and the names of its classes.
@@ -131,6 +154,9 @@ pub struct Session {
     cut: RefCell<Option<FeatureCache>>,
     model: RefCell<Option<Rc<TrainedModel>>>,
     training: Cell<bool>,
+    /// The last feature map, so the next one keeps its orientation ([`crate::core::pca`]).
+    map: RefCell<Option<Projection>>,
+    last_run: RefCell<Option<Rc<LastRun>>>,
 }
 
 /// Marks the session busy while a run is alive, whichever way it ends.
@@ -163,6 +189,8 @@ impl Session {
             cut: RefCell::new(None),
             model: RefCell::new(None),
             training: Cell::new(false),
+            map: RefCell::new(None),
+            last_run: RefCell::new(None),
         }
     }
 
@@ -227,47 +255,8 @@ impl Session {
         *self.pooled.borrow_mut() = FeatureCache::new(kind, kind.last_stage());
         *self.cut.borrow_mut() = None;
         *self.model.borrow_mut() = None;
-    }
-
-    /// What the pretrained features promise before any training: leave-one-out k-NN on the
-    /// photos' pooled features (mean-centred cosine, see [`crate::core::knn`]), after embedding
-    /// the photos not cached yet (`load` gives a photo's `[3, 224, 224]` input). The features
-    /// stay cached, so a training afterwards extracts nothing again. `keep_going` is asked before
-    /// each photo goes through the backbone; `false` (a training started, the photos changed)
-    /// ends with [`SessionError::Stopped`]. `Ok(None)` when the photos cannot give an estimate
-    /// yet: fewer than two classes, or a class with fewer than two photos.
-    pub async fn expected_accuracy<P>(
-        &self,
-        photos: &[LabelledPhoto],
-        classes: usize,
-        load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
-        keep_going: &mut impl FnMut() -> bool,
-    ) -> Result<Option<KnnEstimate>, SessionError<P>> {
-        for p in photos {
-            if self.pooled.borrow().contains(p.id) {
-                continue;
-            }
-            if !keep_going() {
-                return Err(SessionError::Stopped);
-            }
-            let input = load(p.id).await.map_err(SessionError::Photo)?;
-            self.embed(p.id, &input).await?;
-        }
-        // A photo forgotten while others were embedded is left out.
-        let (rows, labels): (Vec<Vec<f32>>, Vec<usize>) = photos
-            .iter()
-            .filter_map(|p| Some((self.embedding(p.id)?, p.label)))
-            .unzip();
-        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-        let width = cached_shape(self.backbone.kind(), self.backbone.kind().last_stage())[0];
-        let index = SimilarityIndex::from_rows(width, &refs)
-            .map_err(|e| MlError::BadSetting(e.to_string()))?;
-        (self.pause)().await;
-        match leave_one_out(&index.similarities(), &labels, classes) {
-            Ok(estimate) => Ok(Some(estimate)),
-            Err(KnnError::TooFewPhotos { .. } | KnnError::TooFewClasses(_)) => Ok(None),
-            Err(e) => Err(MlError::BadSetting(e.to_string()).into()),
-        }
+        *self.map.borrow_mut() = None;
+        *self.last_run.borrow_mut() = None;
     }
 
     /// Forgets the model, keeping the photos' features (another backbone's model is shown
@@ -389,6 +378,12 @@ impl Session {
         (self.pause)().await;
         let split = split.unwrap_or_else(|| settings.split(&labels));
         let (train_count, val_count) = (split.train.len(), split.val.len());
+        let run = Rc::new(LastRun {
+            classes: classes.len(),
+            photos: photos.to_vec(),
+            split: split.clone(),
+            settings: settings.clone(),
+        });
         let outcome = fit(
             &self.backbone,
             activations,
@@ -401,10 +396,17 @@ impl Session {
         .await?;
         let train_seconds = started.elapsed().as_secs_f64();
         self.keep_model(outcome.classifier, classes.to_vec());
+        let mistakes = outcome
+            .validation
+            .as_ref()
+            .map(|v| mistaken(&run, &v.probabilities))
+            .unwrap_or_default();
+        *self.last_run.borrow_mut() = Some(run);
         (self.pause)().await;
         Ok(TrainReport {
             classes: classes.to_vec(),
             validation: outcome.validation.map(|v| v.confusion),
+            mistakes,
             stats: RunStats {
                 train_count,
                 val_count,
@@ -535,19 +537,55 @@ impl Session {
     }
 }
 
+/// The validation photos of `run` whose `probabilities` (one row per photo of `run.split.val`)
+/// do not put their own class first.
+fn mistaken(run: &LastRun, probabilities: &[Vec<f32>]) -> Vec<PhotoId> {
+    run.split
+        .val
+        .iter()
+        .zip(probabilities)
+        .filter(|(i, p)| try_argmax(p) != Some(run.photos[**i].label))
+        .map(|(&i, _)| run.photos[i].id)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mistakes_are_the_held_out_photos_not_put_first() {
+        let run = LastRun {
+            classes: 2,
+            photos: (0..4)
+                .map(|i| LabelledPhoto {
+                    id: PhotoId(10 + i),
+                    label: (i % 2) as usize,
+                })
+                .collect(),
+            split: Split {
+                train: vec![0, 1],
+                val: vec![2, 3],
+            },
+            settings: TrainSettings::default(),
+        };
+        // Photo 12 (class 0) right; photo 13 (class 1) taken for class 0.
+        let probabilities = vec![vec![0.9, 0.1], vec![0.7, 0.3]];
+        assert_eq!(mistaken(&run, &probabilities), [PhotoId(13)]);
+        // A NaN row is never right.
+        let probabilities = vec![vec![f32::NAN, 0.1], vec![0.2, 0.8]];
+        assert_eq!(mistaken(&run, &probabilities), [PhotoId(12)]);
+    }
     use std::convert::Infallible;
 
     /// A tiny, fast session: a random network, photos made of two distinct patterns.
-    fn session() -> Session {
+    pub(super) fn session() -> Session {
         let device = Device::flex();
         let backbone = crate::ml::weights::random_backbone(BackboneKind::MobileNetV2, 7, &device);
         Session::new(backbone, BackboneSource::Random { seed: 7 }, device, 4)
     }
 
-    fn photo(id: u64) -> Vec<f32> {
+    pub(super) fn photo(id: u64) -> Vec<f32> {
         // Two classes that a random backbone still tells apart: smooth ramps vs a checkerboard.
         (0..3 * 224 * 224)
             .map(|i| {
@@ -561,7 +599,7 @@ mod tests {
             .collect()
     }
 
-    fn labelled(n: u64) -> Vec<LabelledPhoto> {
+    pub(super) fn labelled(n: u64) -> Vec<LabelledPhoto> {
         (0..n)
             .map(|i| LabelledPhoto {
                 id: PhotoId(i),
@@ -570,70 +608,15 @@ mod tests {
             .collect()
     }
 
-    fn classes() -> Vec<String> {
+    pub(super) fn classes() -> Vec<String> {
         vec!["ramp".into(), "checks".into()]
     }
 
-    fn settings(epochs: usize) -> TrainSettings {
+    pub(super) fn settings(epochs: usize) -> TrainSettings {
         let mut s = TrainSettings::default();
         s.head.epochs = epochs;
         s.head.batch_size = 4;
         s
-    }
-
-    #[test]
-    fn expected_accuracy_embeds_once_and_tells_the_classes_apart() {
-        let session = session();
-        let photos = labelled(8);
-        let loads = Cell::new(0);
-        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> {
-            loads.set(loads.get() + 1);
-            Ok(photo(id.0))
-        };
-        let estimate =
-            crate::block_on(session.expected_accuracy(&photos, 2, &mut load, &mut || true))
-                .unwrap()
-                .expect("4 photos a class give an estimate");
-        // Ramps and checkerboards are far apart even for a random network.
-        assert_eq!(estimate.accuracy, 1.0);
-        assert_eq!(estimate.predictions.len(), 8);
-        assert_eq!(session.cached_photos(), 8);
-        // Asked again with one more photo: only that one goes through the backbone, and training
-        // afterwards extracts nothing.
-        let more = labelled(9);
-        crate::block_on(session.expected_accuracy(&more, 2, &mut load, &mut || true)).unwrap();
-        assert_eq!(loads.get(), 9);
-        let report = crate::block_on(session.train(
-            &classes(),
-            &more,
-            None,
-            &settings(2),
-            &mut load,
-            &mut async |_| true,
-        ))
-        .unwrap();
-        assert_eq!(report.stats.extracted, 0);
-        assert_eq!(loads.get(), 9);
-    }
-
-    #[test]
-    fn expected_accuracy_needs_two_photos_a_class_and_stops_when_asked() {
-        let session = session();
-        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
-        // Photo 0 (class 0), 1 and 3 (class 1): class 0 has one photo.
-        let few = [0u64, 1, 3].map(|i| LabelledPhoto {
-            id: PhotoId(i),
-            label: (i % 2) as usize,
-        });
-        let none =
-            crate::block_on(session.expected_accuracy(&few, 2, &mut load, &mut || true)).unwrap();
-        assert!(none.is_none());
-        // A caller that stops it before the next photo: nothing more is embedded.
-        let cached = session.cached_photos();
-        let stopped =
-            crate::block_on(session.expected_accuracy(&labelled(6), 2, &mut load, &mut || false));
-        assert!(matches!(stopped, Err(SessionError::Stopped)));
-        assert_eq!(session.cached_photos(), cached);
     }
 
     #[test]
@@ -665,6 +648,8 @@ mod tests {
         assert!(phases.contains(&Phase::Extracting) && phases.contains(&Phase::Training));
         assert!(phases.contains(&Phase::Refitting));
         assert_eq!(session.cached_photos(), 8);
+        // Every mistake named is a held-out photo.
+        assert!(report.mistakes.len() <= report.stats.val_count);
 
         // Predictions: one probability row per photo, on the model's two classes.
         let a = photo(20);

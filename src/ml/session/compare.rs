@@ -1,0 +1,345 @@
+//! After a training run, on the same photos, split and settings: what the pretrained weights
+//! brought (the same head trained on a random backbone's features, see [`crate::ml::baseline`])
+//! and which cut point of the pretrained backbone serves these photos best
+//! ([`crate::ml::layers`]). Both train heads only and leave the session's model alone.
+
+use super::{LastRun, Session, SessionError, TrainingGuard};
+use crate::core::dataset::PhotoId;
+use crate::core::output_check::{OutputFault, chance_accuracy, chance_bar, check_outputs};
+use crate::ml::backbone::Backbone;
+use crate::ml::baseline::{CALIBRATION_PHOTOS, calibrated_random_backbone};
+use crate::ml::error::MlError;
+use crate::ml::layers::{cut_points, extract_pooled};
+use crate::ml::pipeline::{Phase, Progress};
+use crate::ml::probe::fit_head;
+use crate::ml::settings::TrainSettings;
+use crate::ml::trainer::EpochStats;
+use crate::ml::transfer::{TransferError, probe_layer};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+use web_time::Instant;
+
+/// The "without transfer" run: the head trained on a BatchNorm-calibrated random backbone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineReport {
+    /// Validation accuracy of its held-out run, `[0, 1]`.
+    pub accuracy: f32,
+    /// Its per-epoch statistics (the curves).
+    pub history: Vec<EpochStats>,
+    /// Why its outputs are not a real model's, if they are not (then its accuracy means nothing).
+    pub fault: Option<OutputFault>,
+    /// Accuracy of always answering the validation photos' most common class, `[0, 1]`.
+    pub chance: f32,
+    /// The accuracy above which it learned more than luck ([`chance_bar`]), `[0, 1]`.
+    pub chance_bar: f32,
+    /// Validation photos.
+    pub val_count: usize,
+    /// The random backbone's seed (the run's seed).
+    pub seed: u64,
+    /// Seconds it took (calibration, extraction and training).
+    pub seconds: f64,
+}
+
+impl BaselineReport {
+    /// Whether it learned something: real outputs and an accuracy above the chance bar.
+    pub fn beats_chance(&self) -> bool {
+        self.fault.is_none() && self.accuracy > self.chance_bar
+    }
+}
+
+/// One cut point in "compare layers".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerRow {
+    /// The backbone stage whose pooled output the head trained on.
+    pub stage: usize,
+    /// Its width (channels).
+    pub width: usize,
+    /// Leave-one-out k-NN accuracy on the training photos, `[0, 1]`.
+    pub expected: f32,
+    /// The head's validation accuracy, `[0, 1]`.
+    pub accuracy: f32,
+    /// Whether the head learned more than luck (see [`BaselineReport::beats_chance`]).
+    pub beats_chance: bool,
+}
+
+impl Session {
+    /// The last run's photos, split and settings, head only and without the refit (only the
+    /// held-out run is compared). [`SessionError::NoModel`] before any training;
+    /// [`MlError::BadSetting`] when it held no photo out.
+    fn comparable_run(&self) -> Result<(Rc<LastRun>, TrainSettings), MlError> {
+        let run = self
+            .last_run
+            .borrow()
+            .clone()
+            .ok_or_else(|| MlError::BadSetting("train a model first".into()))?;
+        if run.split.val.is_empty() {
+            return Err(MlError::BadSetting(
+                "no photos were held out to compare on: raise the validation share".into(),
+            ));
+        }
+        let settings = TrainSettings {
+            fine_tune_blocks: 0,
+            refit: false,
+            ..run.settings.clone()
+        };
+        Ok((run, settings))
+    }
+
+    /// Pooled outputs of `backbone` at `cuts` (ascending) for the run's photos, loading them
+    /// `extract_batch` at a time (`out[c][i]`, see [`extract_pooled`]). `observer` sees
+    /// [`Phase::Extracting`] progress; `false` stops.
+    async fn pooled_at<P>(
+        &self,
+        backbone: &Backbone,
+        ids: &[PhotoId],
+        cuts: &[usize],
+        load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
+        observer: &mut impl AsyncFnMut(Progress) -> bool,
+    ) -> Result<Vec<Vec<Vec<f32>>>, SessionError<P>> {
+        let mut out = vec![Vec::with_capacity(ids.len()); cuts.len()];
+        let pause = self.pause.clone();
+        for (n, chunk) in ids.chunks(self.extract_batch).enumerate() {
+            let progress = Progress {
+                phase: Phase::Extracting,
+                done: n * self.extract_batch,
+                total: ids.len(),
+                epoch: None,
+            };
+            if !observer(progress).await {
+                return Err(SessionError::Stopped);
+            }
+            let mut inputs = Vec::with_capacity(chunk.len());
+            for &id in chunk {
+                inputs.push(load(id).await.map_err(SessionError::Photo)?);
+            }
+            let slices: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+            let pooled = extract_pooled(
+                backbone,
+                &slices,
+                cuts,
+                self.extract_batch,
+                &self.device,
+                &mut async || pause().await,
+            )
+            .await?;
+            for (o, p) in out.iter_mut().zip(pooled) {
+                o.extend(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// "Without transfer": trains the last run's head (same seed, split and epochs; head only)
+    /// on a random backbone of the same kind (seed: the run's) whose BatchNorm statistics are
+    /// calibrated on up to [`CALIBRATION_PHOTOS`] of the run's training photos, and reports its
+    /// validation accuracy, curves and whether its outputs are a real model's. `load` gives a
+    /// photo's `[3, 224, 224]` input; `observer` sees extraction and training progress, `false`
+    /// stops ([`SessionError::Stopped`]).
+    pub async fn baseline<P>(
+        &self,
+        load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
+        observer: &mut impl AsyncFnMut(Progress) -> bool,
+    ) -> Result<BaselineReport, SessionError<P>> {
+        let (run, settings) = self.comparable_run()?;
+        if self.training.replace(true) {
+            return Err(SessionError::Busy);
+        }
+        let _guard = TrainingGuard(&self.training);
+        let started = Instant::now();
+        let kind = self.backbone.kind();
+
+        let mut calibration = Vec::new();
+        for &i in run.split.train.iter().take(CALIBRATION_PHOTOS) {
+            calibration.push(load(run.photos[i].id).await.map_err(SessionError::Photo)?);
+        }
+        let slices: Vec<&[f32]> = calibration.iter().map(Vec::as_slice).collect();
+        let pause = self.pause.clone();
+        let random = calibrated_random_backbone(
+            kind,
+            settings.seed,
+            &slices,
+            self.extract_batch,
+            &self.device,
+            &mut async || pause().await,
+        )
+        .await?;
+        drop(calibration);
+
+        let ids: Vec<PhotoId> = run.photos.iter().map(|p| p.id).collect();
+        let last = [kind.last_stage()];
+        let features = self
+            .pooled_at(&random, &ids, &last, load, observer)
+            .await?
+            .remove(0);
+        let labels: Vec<usize> = run.photos.iter().map(|p| p.label).collect();
+        let outcome = fit_head(
+            &features,
+            &labels,
+            run.classes,
+            run.split.clone(),
+            &settings,
+            &self.device,
+            observer,
+        )
+        .await?;
+        if outcome.stopped {
+            return Err(SessionError::Stopped);
+        }
+        let validation = outcome
+            .validation
+            .ok_or_else(|| MlError::BadSetting("no validation photos".into()))?;
+        let val_labels: Vec<usize> = run.split.val.iter().map(|&i| labels[i]).collect();
+        let chance = chance_accuracy(&val_labels, run.classes);
+        Ok(BaselineReport {
+            accuracy: validation.confusion.accuracy(),
+            history: outcome.history,
+            fault: check_outputs(&validation.probabilities, &val_labels).err(),
+            chance,
+            chance_bar: chance_bar(chance, val_labels.len()),
+            val_count: val_labels.len(),
+            seed: settings.seed,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// "Compare layers": for each cut point of the backbone ([`cut_points`], ascending; the last
+    /// is what training uses), the expected accuracy (k-NN on the last run's training photos) and
+    /// the validation accuracy of the last run's head (head only, same split and seed) trained
+    /// on that stage's pooled output. One backbone pass over the photos up to the deepest earlier
+    /// cut; the last stage's features come from the cache when present.
+    pub async fn compare_layers<P>(
+        &self,
+        load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
+        observer: &mut impl AsyncFnMut(Progress) -> bool,
+    ) -> Result<Vec<LayerRow>, SessionError<P>> {
+        let (run, settings) = self.comparable_run()?;
+        if self.training.replace(true) {
+            return Err(SessionError::Busy);
+        }
+        let _guard = TrainingGuard(&self.training);
+        let kind = self.backbone.kind();
+        let ids: Vec<PhotoId> = run.photos.iter().map(|p| p.id).collect();
+        let cuts = cut_points(kind);
+        let cached: Option<Vec<Vec<f32>>> = ids.iter().map(|&id| self.embedding(id)).collect();
+        let mut pooled = match cached {
+            Some(last) => {
+                let early = &cuts[..cuts.len() - 1];
+                let mut pooled = self
+                    .pooled_at(&self.backbone, &ids, early, load, observer)
+                    .await?;
+                pooled.push(last);
+                pooled
+            }
+            None => {
+                self.pooled_at(&self.backbone, &ids, &cuts, load, observer)
+                    .await?
+            }
+        };
+        let labels: Vec<usize> = run.photos.iter().map(|p| p.label).collect();
+        let mut rows = Vec::with_capacity(cuts.len());
+        for (&stage, features) in cuts.iter().zip(pooled.iter_mut()) {
+            let features = std::mem::take(features);
+            let probe = probe_layer(
+                &features,
+                &labels,
+                run.classes,
+                &run.split,
+                &settings,
+                &self.device,
+            )
+            .await
+            .map_err(|e| match e {
+                TransferError::Ml(e) => e,
+                other => MlError::BadSetting(other.to_string()),
+            })?;
+            rows.push(LayerRow {
+                stage,
+                width: features.first().map_or(0, Vec::len),
+                expected: probe.expected.accuracy,
+                accuracy: probe.accuracy(),
+                beats_chance: probe.beats_chance(),
+            });
+            (self.pause)().await;
+        }
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{classes, labelled, photo, session, settings};
+    use super::*;
+    use std::convert::Infallible;
+
+    #[test]
+    fn nothing_to_compare_before_training() {
+        let session = session();
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        let r = crate::block_on(session.baseline(&mut load, &mut async |_| true));
+        assert!(matches!(r, Err(SessionError::Ml(MlError::BadSetting(_)))));
+        let r = crate::block_on(session.compare_layers(&mut load, &mut async |_| true));
+        assert!(matches!(r, Err(SessionError::Ml(MlError::BadSetting(_)))));
+    }
+
+    /// The baseline and the layer table run on the last run's photos and split, and leave its
+    /// model alone.
+    #[test]
+    fn baseline_and_layers_follow_the_last_run() {
+        let session = session();
+        let photos = labelled(10);
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        let report = crate::block_on(session.train(
+            &classes(),
+            &photos,
+            None,
+            &settings(3),
+            &mut load,
+            &mut async |_| true,
+        ))
+        .unwrap();
+        let model = session.model().unwrap();
+
+        let mut epochs = 0;
+        let baseline = crate::block_on(session.baseline(&mut load, &mut async |p: Progress| {
+            epochs += usize::from(p.epoch.is_some());
+            true
+        }))
+        .unwrap();
+        assert_eq!(baseline.val_count, report.stats.val_count);
+        assert_eq!(baseline.history.len(), 3);
+        assert_eq!(epochs, 3);
+        assert!((0.0..=1.0).contains(&baseline.accuracy));
+        assert_eq!(baseline.chance, 0.5);
+        assert!(baseline.chance_bar > baseline.chance);
+        assert!(Rc::ptr_eq(&model, &session.model().unwrap()));
+        assert!(!session.is_training());
+
+        let layers =
+            crate::block_on(session.compare_layers(&mut load, &mut async |_| true)).unwrap();
+        let stages: Vec<usize> = layers.iter().map(|l| l.stage).collect();
+        assert_eq!(stages, [7, 14, 18]);
+        assert_eq!(layers[2].width, 1280);
+        // Ramps and checkerboards: the final features tell them apart (as the preview says).
+        assert_eq!(layers[2].expected, 1.0);
+        assert!(layers.iter().all(|l| (0.0..=1.0).contains(&l.accuracy)));
+    }
+
+    /// A stopped baseline says so and leaves the session free.
+    #[test]
+    fn a_stopped_baseline_is_stopped() {
+        let session = session();
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        crate::block_on(session.train(
+            &classes(),
+            &labelled(10),
+            None,
+            &settings(2),
+            &mut load,
+            &mut async |_| true,
+        ))
+        .unwrap();
+        let r = crate::block_on(session.baseline(&mut load, &mut async |_| false));
+        assert!(matches!(r, Err(SessionError::Stopped)));
+        assert!(!session.is_training());
+    }
+}
