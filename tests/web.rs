@@ -377,3 +377,108 @@ async fn protocol_messages_cross_the_thread_boundary() {
     assert_eq!(decode_fatal(&message), None);
     assert!(decode_reply(&JsValue::from_str("junk")).is_err());
 }
+
+/// The feature map: one point per photo with its class, ringed mistakes after training, nothing
+/// for fewer than two photos, and every point inside the drawing at one scale for both axes.
+#[wasm_bindgen_test]
+async fn feature_map_draws_every_photo_by_class() {
+    use whisker::core::dataset::PhotoId;
+    use whisker::ml::session::MapPoint;
+    use whisker::web::page::components::feature_map::{FeatureMap, layout};
+    use whisker::web::page::state::MapView;
+
+    let root = container();
+    let state = AppState::new();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        provide_context(state);
+        view! { <FeatureMap /> }
+    });
+    let root: Element = root.unchecked_into();
+    let point = |id: u64, label: usize, x: f32, y: f32| MapPoint {
+        id: PhotoId(id),
+        label,
+        x,
+        y,
+    };
+    state.feature_map.set(MapView {
+        classes: vec!["Cat".into(), "Dog".into()],
+        points: vec![point(1, 0, 0.0, 0.0)],
+        explained: [1.0, 0.0],
+    });
+    settle(10).await;
+    assert!(by_testid(&root, "feature-map").is_empty(), "one photo: no map");
+
+    let map = MapView {
+        classes: vec!["Cat".into(), "Dog".into()],
+        points: vec![
+            point(1, 0, -0.5, 0.1),
+            point(2, 0, -0.4, -0.1),
+            point(3, 1, 0.6, 0.0),
+        ],
+        explained: [0.7, 0.2],
+    };
+    state.feature_map.set(map.clone());
+    settle(10).await;
+    let svg = one(&root, "feature-map");
+    let points = by_testid(&svg, "feature-point");
+    let classes: Vec<String> = points
+        .iter()
+        .map(|p| p.get_attribute("data-class").unwrap())
+        .collect();
+    assert_eq!(classes, ["Cat", "Cat", "Dog"]);
+    assert!(points.iter().all(|p| p.get_attribute("data-mistake").is_none()));
+    assert!(root.text_content().unwrap().contains("90%"), "explained variance");
+
+    // After training, the held-out photo the model got wrong is ringed.
+    state.report.set(Some(whisker::web::page::state::Report {
+        classes: map.classes.clone(),
+        val_accuracy: Some(0.5),
+        per_class: vec![Some(1.0), Some(0.0)],
+        confusion: vec![vec![1, 0], vec![1, 0]],
+        stats: whisker::ml::session::RunStats {
+            train_count: 1,
+            val_count: 2,
+            stopped: false,
+            fine_tuning: Default::default(),
+            extracted: 3,
+            extract_seconds: 0.1,
+            train_seconds: 0.1,
+        },
+        backend: "cpu".into(),
+        backbone: Default::default(),
+        mistakes: vec![PhotoId(3)],
+    }));
+    settle(10).await;
+    let ringed: Vec<String> = by_testid(&root, "feature-point")
+        .iter()
+        .filter(|p| p.get_attribute("data-mistake").is_some())
+        .map(|p| p.get_attribute("data-photo").unwrap())
+        .collect();
+    assert_eq!(ringed, ["3"]);
+
+    // Inside the 320 x 220 drawing; the x spread (1.1) and y spread (0.2) keep their ratio.
+    let placed = layout(&map);
+    assert!(placed.iter().all(|&(x, y)| (0.0..=320.0).contains(&x) && (0.0..=220.0).contains(&y)));
+    let dx = placed[2].0 - placed[0].0;
+    let dy = placed[0].1 - placed[1].1;
+    assert!((dx / dy - 1.1 / 0.2).abs() < 1e-3, "{dx} {dy}");
+
+    drop(handle);
+}
+
+/// "Compare layers" names the best cut point, the last stage on ties.
+#[wasm_bindgen_test]
+fn the_best_layer_prefers_the_last_on_ties() {
+    use whisker::ml::session::LayerRow;
+    use whisker::web::page::components::layer_compare::best;
+    let row = |stage, expected, accuracy| LayerRow {
+        stage,
+        width: 8,
+        expected,
+        accuracy,
+        beats_chance: true,
+    };
+    assert_eq!(best(&[row(7, 0.6, 0.9), row(14, 0.8, 0.9), row(18, 0.9, 0.9)]), Some(2));
+    assert_eq!(best(&[row(7, 0.6, 0.9), row(14, 0.8, 1.0), row(18, 1.0, 0.9)]), Some(1));
+    assert_eq!(best(&[]), None);
+}

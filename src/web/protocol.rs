@@ -13,12 +13,11 @@
 //! under that id, the last of which is [`Reply::is_final`].
 
 use crate::core::dataset::PhotoId;
-use crate::core::knn::KnnEstimate;
 use crate::core::preprocess::PreprocessError;
 use crate::ml::MlError;
 use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::Progress;
-use crate::ml::session::{SessionError, TrainReport};
+use crate::ml::session::{BaselineReport, LayerRow, PhotoPreview, SessionError, TrainReport};
 use crate::ml::settings::TrainSettings;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -60,11 +59,19 @@ pub enum Request {
     },
     /// Stop the running training (it keeps the best epoch so far). No answer.
     Stop,
-    /// What these photos' pretrained features promise before any training (leave-one-out k-NN,
-    /// see [`crate::ml::session::Session::expected_accuracy`]), embedding the photos not embedded
-    /// yet (training later reuses them). Answered by [`Reply::Previewed`]. A newer `Preview`, a
+    /// What these photos' pretrained features promise before any training (leave-one-out k-NN
+    /// and the feature map, see [`crate::ml::session::Session::preview`]), embedding the photos
+    /// not embedded yet (training later reuses them). Answered by [`Reply::Previewed`]. A newer `Preview`, a
     /// `Train` or a `Reset` ends it early, answered [`SessionError::Stopped`].
     Preview { classes: Vec<ClassJob> },
+    /// "Without transfer": the last training's head trained again, the same way on the same
+    /// split, on a random backbone (see [`crate::ml::session::Session::baseline`]). Answered by
+    /// [`Reply::Comparing`]s, then [`Reply::Baselined`]. `Stop` ends it.
+    Baseline,
+    /// "Compare layers": the last training's head on each cut point of the backbone (see
+    /// [`crate::ml::session::Session::compare_layers`]). Answered by [`Reply::Comparing`]s,
+    /// then [`Reply::LayersCompared`]. `Stop` ends it.
+    CompareLayers,
     /// Predict the class of the attached file under the trained model. Answered by
     /// [`Reply::Predicted`].
     Predict { name: String },
@@ -113,8 +120,14 @@ pub enum Reply {
     TrainFailed(EngineError),
     /// A prediction's result.
     Predicted(Result<Prediction, EngineError>),
-    /// The expected accuracy; `None` until every class has two photos.
-    Previewed(Result<Option<KnnEstimate>, EngineError>),
+    /// The expected accuracy (`None` until every class has two photos) and the feature map.
+    Previewed(Result<PhotoPreview, EngineError>),
+    /// Progress of a `Baseline` or `CompareLayers`.
+    Comparing(Progress),
+    /// The "without transfer" run.
+    Baselined(Result<BaselineReport, EngineError>),
+    /// One row per cut point, shallow to deep.
+    LayersCompared(Result<Vec<LayerRow>, EngineError>),
     /// What the engine holds.
     Status(EngineStatus),
     /// The model file's bytes are attached (a `Uint8Array`).
@@ -132,7 +145,7 @@ impl Reply {
     pub fn is_final(&self) -> bool {
         !matches!(
             self,
-            Reply::Backend(_) | Reply::Loading(_) | Reply::Training(_)
+            Reply::Backend(_) | Reply::Loading(_) | Reply::Training(_) | Reply::Comparing(_)
         )
     }
 }

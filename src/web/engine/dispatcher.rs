@@ -8,7 +8,7 @@ use super::photos::{PhotoStore, prepare, prepare_with_copy};
 use crate::core::dataset::PhotoId;
 use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::Progress;
-use crate::ml::session::{LabelledPhoto, Session, SessionError};
+use crate::ml::session::{LabelledPhoto, PhotoPreview, Session, SessionError};
 use crate::ml::settings::TrainSettings;
 use crate::ml::{MlError, ModelFileProblem};
 use crate::web::glue::js::{self, now_ms};
@@ -264,6 +264,14 @@ impl Engine {
                 let result = self.preview(&classes, turn).await;
                 self.send(id, Reply::Previewed(result));
             }
+            Request::Baseline => {
+                let reply = self.compare(id, false).await;
+                self.send(id, reply);
+            }
+            Request::CompareLayers => {
+                let reply = self.compare(id, true).await;
+                self.send(id, reply);
+            }
             Request::Predict { name } => {
                 let result = match file {
                     Some(file) => self.predict(&file, &name).await,
@@ -304,16 +312,12 @@ impl Engine {
     }
 
     /// Serves [`Request::Preview`] as turn `turn`.
-    async fn preview(
-        &self,
-        classes: &[ClassJob],
-        turn: u64,
-    ) -> Result<Option<crate::core::knn::KnnEstimate>, EngineError> {
+    async fn preview(&self, classes: &[ClassJob], turn: u64) -> Result<PhotoPreview, EngineError> {
         let session = self.session()?;
         let photos = labelled(classes);
         let how = session.backbone_kind().preprocess();
-        let estimate = session
-            .expected_accuracy(
+        let preview = session
+            .preview(
                 &photos,
                 classes.len(),
                 &mut async |photo| {
@@ -325,7 +329,34 @@ impl Engine {
                 &mut || self.preview_turn.get() == turn && !session.is_training(),
             )
             .await?;
-        Ok(estimate)
+        Ok(preview)
+    }
+
+    /// Serves [`Request::Baseline`] or [`Request::CompareLayers`] (`layers`): progress as
+    /// [`Reply::Comparing`], ended by `Stop`, `Reset` or a newer preview turn's training.
+    async fn compare(&self, id: RequestId, layers: bool) -> Reply {
+        let session = match self.session() {
+            Ok(session) => session,
+            Err(e) if layers => return Reply::LayersCompared(Err(e)),
+            Err(e) => return Reply::Baselined(Err(e)),
+        };
+        self.stop.set(false);
+        let how = session.backbone_kind().preprocess();
+        let mut load = async |photo| self.photos.input(photo, &how).await;
+        let mut observer = async |p: Progress| {
+            // As in training: short tasks, so a Stop and the page's other requests get in.
+            yield_task().await;
+            self.send(id, Reply::Comparing(p));
+            yield_task().await;
+            !self.stop.get()
+        };
+        if layers {
+            let rows = session.compare_layers(&mut load, &mut observer).await;
+            Reply::LayersCompared(rows.map_err(EngineError::from))
+        } else {
+            let report = session.baseline(&mut load, &mut observer).await;
+            Reply::Baselined(report.map_err(EngineError::from))
+        }
     }
 
     async fn export_model(&self) -> Result<Vec<u8>, EngineError> {

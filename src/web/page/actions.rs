@@ -250,6 +250,7 @@ pub async fn train(state: AppState) {
     let slots = 2.0 + f64::from(u8::from(fine_tuning)) + f64::from(u8::from(settings.refits()));
     state.stop_requested.set(false);
     state.history.set(Vec::new());
+    state.comparisons.set(Comparisons::none());
     state.planned_epochs.set(
         settings.head.epochs
             + if fine_tuning {
@@ -294,7 +295,12 @@ pub async fn train(state: AppState) {
                         .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id()))
                         .to_string(),
                     backbone: state.backbone.get_untracked(),
+                    mistakes: report.mistakes,
                 }));
+                state.comparisons.set(Comparisons {
+                    available: true,
+                    ..Comparisons::none()
+                });
                 state.trained_on.set(Some(snapshot.clone()));
                 state.model.set(Some(ModelInfo {
                     classes: report.classes,
@@ -484,6 +490,7 @@ pub async fn open_model(state: AppState, file: web_sys::File) {
             // The results shown describe the model this one replaces.
             state.report.set(None);
             state.history.set(Vec::new());
+            state.comparisons.set(Comparisons::none());
             state.trained_on.set(None);
             if !state.is_training() {
                 state.train.set(TrainStatus::Idle);

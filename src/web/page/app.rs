@@ -4,12 +4,15 @@ use super::actions::load_engine;
 use super::components::backbone_choice::BackboneChoice;
 use super::components::backend_badge::BackendBadge;
 use super::components::class_card::ClassCard;
+use super::components::feature_map::FeatureMap;
+use super::components::layer_compare::LayerCompare;
 use super::components::load_banner::LoadBanner;
 use super::components::notice::NoticeBar;
 use super::components::predict_panel::PredictPanel;
 use super::components::project_actions::ProjectActions;
 use super::components::results::Results;
 use super::components::train_panel::TrainPanel;
+use super::components::transfer_compare::TransferCompare;
 use super::components::transfer_preview::TransferPreview;
 use super::preview;
 use super::project;
@@ -115,8 +118,11 @@ pub fn App() -> impl IntoView {
                 </p>
                 <BackboneChoice />
                 <TransferPreview />
+                <FeatureMap />
                 <TrainPanel />
                 <Results />
+                <TransferCompare />
+                <LayerCompare />
             </section>
             <section class="step step-predict" aria-labelledby="step-3">
                 <h2 id="step-3">

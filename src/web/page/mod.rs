@@ -4,7 +4,8 @@
 //! - `client`: the connection to the engine;
 //! - `state`: the reactive state (signals), `ids` the ids of what the page creates;
 //! - `actions`: what the buttons do; `backbone`: the network chosen; `project`: the project
-//!   saved in the browser; `preview`: the expected accuracy before training;
+//!   saved in the browser; `preview`: the expected accuracy and the feature map before training;
+//!   `compare`: with vs without transfer, and which layer, after training;
 //!   `recovery`: a new engine when the old one dies;
 //! - `words`: every sentence the page shows about a state or a failure;
 //! - `app` and `components`: the page itself, one component per file.
@@ -15,6 +16,7 @@ pub mod actions;
 pub mod app;
 pub mod backbone;
 pub mod client;
+pub mod compare;
 pub mod components;
 pub mod ids;
 pub mod preview;

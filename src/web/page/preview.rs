@@ -1,10 +1,10 @@
 //! The expected accuracy before training: whenever the photos or the classes settle, the engine
 //! embeds the new photos (work a training would do anyway, and then reuses) and answers how well
-//! the classes separate in the pretrained network's features (leave-one-out k-NN). Shown by the
-//! `TransferPreview` component.
+//! the classes separate in the pretrained network's features (leave-one-out k-NN), and where each
+//! photo falls on the feature map. Shown by the `TransferPreview` and `FeatureMap` components.
 
 use super::client::client;
-use super::state::{AppState, LoadState, Preview, class_jobs};
+use super::state::{AppState, LoadState, MapView, Preview, class_jobs};
 use crate::core::knn::Hint;
 use crate::ml::session::SessionError;
 use crate::web::glue::yield_now::sleep;
@@ -50,8 +50,22 @@ pub fn watch(state: AppState) {
             if LATEST.with(Cell::get) != turn {
                 return;
             }
-            match answer {
-                Some(Reply::Previewed(Ok(Some(estimate)))) => {
+            let preview = match answer {
+                Some(Reply::Previewed(Ok(preview))) => preview,
+                // Ended by a training or newer photos: the next answer comes.
+                Some(Reply::Previewed(Err(EngineError::Session(SessionError::Stopped)))) => return,
+                other => {
+                    log::warn!("no expected accuracy: {other:?}");
+                    return;
+                }
+            };
+            state.feature_map.set(MapView {
+                classes: names.clone(),
+                points: preview.map,
+                explained: preview.explained,
+            });
+            match preview.estimate {
+                Some(estimate) => {
                     let hint = estimate.hints().into_iter().next().map(|h| match h {
                         Hint::FewPhotos { class, photos } => {
                             super::words::few_photos_hint(&names[class], photos)
@@ -66,10 +80,7 @@ pub fn watch(state: AppState) {
                         hint,
                     });
                 }
-                Some(Reply::Previewed(Ok(None))) => state.preview.set(Preview::TooFewPhotos),
-                // Ended by a training or newer photos: the next answer comes.
-                Some(Reply::Previewed(Err(EngineError::Session(SessionError::Stopped)))) => {}
-                other => log::warn!("no expected accuracy: {other:?}"),
+                None => state.preview.set(Preview::TooFewPhotos),
             }
         });
     });

@@ -269,6 +269,7 @@ pub fn forget_model(state: AppState) {
     state.report.set(None);
     state.trained_on.set(None);
     state.history.set(Vec::new());
+    state.comparisons.set(Comparisons::none());
     state.predictions.set(Vec::new());
     if !state.is_training() {
         state.train.set(TrainStatus::Idle);

@@ -55,6 +55,8 @@ async fn recover(state: AppState, message: String) {
         return;
     }
     state.notice.set(Some(Notice::problem(words::RESTARTING)));
+    // The new engine has the model but not the run it came from: nothing to compare with.
+    state.comparisons.set(Comparisons::none());
     state.load.set(LoadState::Device);
     let backend = on_gpu.then_some(BackendRequest::Cpu);
     // The engine keeps photos while it loads the network.

@@ -6,7 +6,7 @@ use super::ids;
 use crate::core::dataset::PhotoId;
 use crate::ml::backbone::BackboneKind;
 use crate::ml::pipeline::Phase;
-use crate::ml::session::RunStats;
+use crate::ml::session::{BaselineReport, LayerRow, MapPoint, RunStats};
 use crate::ml::settings::{TrainChoices, TrainSettings};
 use crate::web::protocol::{BackendInfo, ClassJob, Request};
 use leptos::prelude::*;
@@ -219,6 +219,51 @@ pub enum Preview {
     },
 }
 
+/// The photos on the feature map (see `page::preview`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MapView {
+    /// Class names, in label order.
+    pub classes: Vec<String>,
+    /// One point per photo embedded.
+    pub points: Vec<MapPoint>,
+    /// Share of the variance along each axis, `[0, 1]`.
+    pub explained: [f32; 2],
+}
+
+/// A comparison run after training ("without transfer", "compare layers").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Comparison<T> {
+    /// Not asked for since the last training.
+    Idle,
+    /// Running: what it is doing, in words.
+    Running(String),
+    /// Done.
+    Done(T),
+    /// Could not run: what to tell the user.
+    Failed(String),
+}
+
+/// What can be compared with the model trained on this page, since its training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparisons {
+    /// Whether the engine holds the run to compare with (trained since the page opened; a
+    /// restored or opened model was not).
+    pub available: bool,
+    pub baseline: Comparison<BaselineReport>,
+    pub layers: Comparison<Vec<LayerRow>>,
+}
+
+impl Comparisons {
+    /// Nothing to compare with.
+    pub fn none() -> Self {
+        Self {
+            available: false,
+            baseline: Comparison::Idle,
+            layers: Comparison::Idle,
+        }
+    }
+}
+
 /// The results of the last training (saved with the project).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
@@ -235,6 +280,9 @@ pub struct Report {
     /// The network it was trained on (reports saved before there was a choice: MobileNetV2).
     #[serde(default)]
     pub backbone: BackboneKind,
+    /// The held-out photos the held-out run got wrong (ringed on the feature map).
+    #[serde(default)]
+    pub mistakes: Vec<PhotoId>,
 }
 
 /// A photo dropped on the predict panel.
@@ -335,6 +383,10 @@ pub struct AppState {
     pub notice: RwSignal<Option<Notice>>,
     /// The expected accuracy of the photos as they are.
     pub preview: RwSignal<Preview>,
+    /// The photos' feature map, as of the last preview.
+    pub feature_map: RwSignal<MapView>,
+    /// With vs without transfer, and which layer, for the last training.
+    pub comparisons: RwSignal<Comparisons>,
 }
 
 /// Class names with their photos, in order: what a model was trained on.
@@ -370,6 +422,8 @@ impl AppState {
             model: RwSignal::new(None),
             notice: RwSignal::new(None),
             preview: RwSignal::new(Preview::Unknown),
+            feature_map: RwSignal::new(MapView::default()),
+            comparisons: RwSignal::new(Comparisons::none()),
         }
     }
 

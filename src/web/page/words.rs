@@ -454,3 +454,46 @@ fn capitalise(s: &str) -> String {
         None => String::new(),
     }
 }
+
+/// Why a comparison ("without transfer", "compare layers") did not run.
+pub fn compare_error(e: &EngineError) -> String {
+    match e {
+        EngineError::Session(SessionError::Stopped) => "Stopped: nothing was compared.".into(),
+        EngineError::Session(SessionError::Busy) => {
+            "Whisker is busy training. Wait for it, then try again.".into()
+        }
+        e => train_error(e),
+    }
+}
+
+/// What the gap between the pretrained model and the one without transfer means. Accuracies in
+/// `[0, 1]`; `learned` says whether the baseline beat chance.
+pub fn transfer_gap(with: f32, without: f32, learned: bool) -> String {
+    let points = ((with - without) * 100.0).round();
+    if !learned {
+        return format!(
+            "Without transfer, the same training on the same photos could not beat chance: everything this model knows about your photos came from what the network learned on ImageNet ({points:.0} points)."
+        );
+    }
+    if points >= 5.0 {
+        format!(
+            "Transfer helps: what the network learned on ImageNet is worth {points:.0} points of accuracy on your photos (positive transfer)."
+        )
+    } else if points > -5.0 {
+        "About the same with or without transfer: your classes are easy to tell apart even for a network that learned nothing, or there are too few held-out photos to see a difference.".into()
+    } else {
+        format!(
+            "The network without transfer did {:.0} points better: what the network learned on ImageNet works against your photos here (negative transfer). Photos very unlike everyday ones (drawings, microscope images) can do that.",
+            -points
+        )
+    }
+}
+
+/// A cut point of the backbone, in words: how deep and how many features.
+pub fn layer_name(stage: usize, last: usize, width: usize) -> String {
+    if stage == last {
+        format!("Last layer (stage {stage}, {width} features)")
+    } else {
+        format!("Stage {stage} of {last} ({width} features)")
+    }
+}

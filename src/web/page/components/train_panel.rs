@@ -4,6 +4,7 @@ use super::curves::Curves;
 use super::progress_bar::ProgressBar;
 use super::settings::Settings;
 use crate::web::page::actions::{stop, train};
+use crate::web::page::compare::busy;
 use crate::web::page::state::{AppState, LoadState, TrainStatus};
 use crate::web::page::words;
 use leptos::prelude::*;
@@ -46,7 +47,7 @@ pub fn TrainPanel() -> impl IntoView {
                     class="button primary"
                     type="button"
                     data-testid="train"
-                    disabled=move || !ready() || running()
+                    disabled=move || !ready() || running() || busy(state)
                     on:click=move |_| spawn_local(train(state))
                 >
                     {move || if has_run() { "Train again" } else { "Train" }}

@@ -1,0 +1,145 @@
+//! With vs without transfer: after training, one click trains the same head the same way on the
+//! same split, on a network that learned nothing (random weights, BatchNorm calibrated on the
+//! training photos: see `ml::baseline` for why that is the fair baseline), and shows both
+//! validation accuracies and both runs' curves side by side.
+
+use super::curves::Curves;
+use crate::ml::pipeline::Phase;
+use crate::ml::session::BaselineReport;
+use crate::web::page::client::client;
+use crate::web::page::compare::{Which, busy, run};
+use crate::web::page::state::{AppState, Comparison, EpochPoint, TrainStatus};
+use crate::web::page::words;
+use crate::web::protocol::Request;
+use leptos::prelude::*;
+
+/// The baseline's epochs as curve points.
+fn points(report: &BaselineReport) -> Vec<EpochPoint> {
+    report
+        .history
+        .iter()
+        .map(|e| EpochPoint {
+            phase: Phase::Training,
+            epoch: e.epoch,
+            train_loss: e.train_loss,
+            val_loss: e.val_loss,
+            train_accuracy: e.train_accuracy,
+            val_accuracy: e.val_accuracy,
+        })
+        .collect()
+}
+
+#[component]
+fn BaselineView(report: BaselineReport, with: Option<f32>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let learned = report.beats_chance();
+    let sentence = with.map(|w| words::transfer_gap(w, report.accuracy, learned));
+    let fault = report.fault.as_ref().map(|f| {
+        format!(
+            "Its answers are not a real model's ({f}), so its accuracy is only the share of one class."
+        )
+    });
+    let baseline_points = points(&report);
+    let planned = baseline_points.len();
+    view! {
+        <div class="compare-scores">
+            <div class="compare-score">
+                <span class="score-value">{with.map(words::percent)}</span>
+                <span>"with transfer (pretrained network)"</span>
+            </div>
+            <div class="compare-score">
+                <span
+                    class="score-value without"
+                    data-testid="baseline-accuracy"
+                    data-value=format!("{:.4}", report.accuracy)
+                    data-beats-chance=learned.to_string()
+                >
+                    {words::percent(report.accuracy)}
+                </span>
+                <span>
+                    {format!(
+                        "without transfer (random network) · chance is {}, learning shows above {}",
+                        words::percent(report.chance),
+                        words::percent(report.chance_bar),
+                    )}
+                </span>
+            </div>
+        </div>
+        {sentence.map(|s| view! { <p class="compare-sentence" data-testid="baseline-sentence">{s}</p> })}
+        {fault.map(|f| view! { <p class="note">{f}</p> })}
+        <div class="compare-curves">
+            <div>
+                <h4>"With transfer"</h4>
+                <Curves points=state.history planned=state.planned_epochs />
+            </div>
+            <div>
+                <h4>"Without transfer"</h4>
+                <Curves points=Signal::derive(move || baseline_points.clone()) planned=planned />
+            </div>
+        </div>
+        <p class="timing">
+            {format!(
+                "Both heads were trained the same way on the same split and checked on the same {} held out (without transfer: the head only, {}).",
+                words::photos(report.val_count),
+                words::seconds(report.seconds),
+            )}
+        </p>
+    }
+}
+
+#[component]
+pub fn TransferCompare() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        if state.train.get() != TrainStatus::Finished {
+            return None;
+        }
+        let with = state.report.with(|r| r.as_ref().map(|r| r.val_accuracy))?;
+        let comparisons = state.comparisons.get();
+        if !comparisons.available {
+            return None;
+        }
+        let body = match comparisons.baseline {
+            Comparison::Idle => ().into_any(),
+            Comparison::Running(text) => view! {
+                <p class="phase" aria-live="polite">
+                    {text}
+                    <button
+                        class="button link"
+                        type="button"
+                        data-testid="compare-stop"
+                        on:click=move |_| client().send(Request::Stop, None)
+                    >
+                        "Stop"
+                    </button>
+                </p>
+            }
+            .into_any(),
+            Comparison::Done(report) => {
+                view! { <BaselineView report=report with=with /> }.into_any()
+            }
+            Comparison::Failed(text) => view! {
+                <p class="error" role="alert" data-testid="baseline-error">{text}</p>
+            }
+            .into_any(),
+        };
+        Some(view! {
+            <section class="card compare" data-testid="transfer-compare">
+                <h3>"What did transfer bring?"</h3>
+                <p class="step-hint">
+                    "Train the same head the same way on the same photos, but on a network that never learned anything (random weights). The gap is what ImageNet taught it."
+                </p>
+                <button
+                    class="button secondary"
+                    type="button"
+                    data-testid="baseline-run"
+                    disabled=move || busy(state)
+                    on:click=move |_| run(state, Which::Baseline)
+                >
+                    "Compare with no transfer"
+                </button>
+                {body}
+            </section>
+        })
+    }
+}
