@@ -279,3 +279,67 @@ fn report_on_a_bad_folder_says_why() {
     let out = whisker(&["report", s(&train), "--val", s(&val)]);
     assert_fails_with(&out, &["cat", "at least 2"]);
 }
+
+/// `--cut-stage 14` trains a head on stage 14's pooled output (160 values), the file records it,
+/// and `eval` and `predict` run the file as trained: `eval` on the `--val` photos gives exactly the
+/// validation accuracy `train` printed (no refit with an explicit `--val`). A stage that is not a
+/// cut point, or one with fine-tuning, is refused in one line naming what to choose.
+#[test]
+fn trains_at_an_earlier_cut_point_and_evals_from_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let (train, val) = (d.path().join("train"), d.path().join("val"));
+    linked_classes(&train, "train", &["cat", "dog"], 4);
+    linked_classes(&val, "val", &["cat", "dog"], 5);
+    let model = d.path().join("early.safetensors");
+    let text = succeeds(&whisker(&[
+        "train",
+        s(&train),
+        "--val",
+        s(&val),
+        "--out",
+        s(&model),
+        "--epochs",
+        "5",
+        "--cut-stage",
+        "14",
+    ]));
+    assert!(
+        text.contains("cut point: stage 14 (160 pooled values"),
+        "{text}"
+    );
+    let trained = figure(&text, "validation accuracy:");
+
+    let bytes = std::fs::read(&model).unwrap();
+    let meta = whisker::ml::model_file::read_meta("early", &bytes).unwrap();
+    assert_eq!(meta.cut_stage, Some(14));
+    assert_eq!(meta.fine_tune_blocks, 0);
+
+    let out = succeeds(&whisker(&["eval", s(&model), s(&val), "--json"]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    let evaluated = accuracy(&v["accuracy"]);
+    assert!(
+        (evaluated - trained).abs() < 1e-4,
+        "{evaluated} vs {trained}"
+    );
+
+    let photo = common::pets().join("val/cat/cat.1000.jpg");
+    let out = succeeds(&whisker(&["predict", s(&model), s(&photo)]));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("cat") || out.contains("dog"), "{out}");
+
+    let never = d.path().join("never.safetensors");
+    let out = whisker(&["train", s(&train), "--out", s(&never), "--cut-stage", "9"]);
+    assert_fails_with(&out, &["stage 9", "7", "14", "18", "default"]);
+    let out = whisker(&[
+        "train",
+        s(&train),
+        "--out",
+        s(&never),
+        "--cut-stage",
+        "14",
+        "--fine-tune-blocks",
+        "2",
+    ]);
+    assert_fails_with(&out, &["fine-tun", "last stage"]);
+    assert!(!never.exists());
+}

@@ -81,6 +81,11 @@ pub struct TrainArgs {
     /// Learning rate of fine-tuning [default: a tenth of --lr].
     #[arg(long)]
     pub fine_tune_lr: Option<f64>,
+    /// Train the head on the globally pooled output of backbone stage N: 7, 14 or 18 on
+    /// mobilenet-v2, 6, 12 or 17 on efficientnet-lite0. The last (18 / 17) is the default and
+    /// usually the best (`whisker report` measures each); not with --fine-tune-blocks.
+    #[arg(long, value_name = "N")]
+    pub cut_stage: Option<usize>,
     /// Use a randomly initialised backbone (the baseline that shows what transfer brings).
     #[arg(long)]
     pub random_backbone: bool,
@@ -109,6 +114,7 @@ impl TrainArgs {
             fine_tune_epochs: self.fine_tune_epochs,
             fine_tune_learning_rate: self.fine_tune_lr,
             hidden: self.hidden,
+            cut_stage: self.cut_stage,
             val_share: if explicit_val {
                 Some(0.0)
             } else {
@@ -222,6 +228,38 @@ mod tests {
         assert_eq!(s.val_share, 0.0);
         assert!(!s.refit);
         assert!((s.fine_tune.learning_rate - 0.001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_cut_stage_is_checked_for_the_chosen_backbone() {
+        let mobile = train_args(&["--cut-stage", "14"]);
+        let s = mobile.choices().settings_for(mobile.backbone).unwrap();
+        assert_eq!(s.cut_stage, Some(14));
+        let lite = train_args(&["--cut-stage", "14", "--backbone", "efficientnet-lite0"]);
+        let e = lite.choices().settings_for(lite.backbone).unwrap_err();
+        assert!(e.to_string().contains("6"), "{e}");
+        let tuned = train_args(&["--cut-stage", "7", "--fine-tune-blocks", "1"]);
+        assert!(tuned.choices().settings_for(tuned.backbone).is_err());
+    }
+
+    /// The help text names exactly each backbone's cut points, the last as the default.
+    #[test]
+    fn the_cut_stage_help_names_the_cut_points() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        let train = cli.find_subcommand_mut("train").unwrap();
+        let help = train
+            .get_arguments()
+            .find(|a| a.get_id() == "cut_stage")
+            .and_then(|a| a.get_long_help().or(a.get_help()))
+            .unwrap()
+            .to_string();
+        for kind in BackboneKind::ALL {
+            let [a, b, last] = crate::ml::layers::cut_points(kind);
+            let words = format!("{a}, {b} or {last} on {}", kind.id());
+            assert!(help.contains(&words), "{words:?} not in {help:?}");
+        }
+        assert!(help.contains("default") && help.contains("usually the best"));
     }
 
     #[test]

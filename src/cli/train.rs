@@ -12,7 +12,7 @@ use crate::ml::session::LabelledPhoto;
 
 /// Trains on `args.data_dir` and writes the model to `args.out`.
 pub fn train(args: TrainArgs) -> Result<(), CliError> {
-    let settings = args.choices().settings()?;
+    let settings = args.choices().settings_for(args.backbone)?;
     let mut photos = data::read_classes(&args.data_dir)?;
     let counts: Vec<String> = photos
         .classes
@@ -33,6 +33,15 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     }
     let session = session(&args.run, args.backbone, random_seed)?;
     println!("backbone: {}", args.backbone.name());
+    if let Some(stage) = settings
+        .cut_stage
+        .filter(|&s| s != args.backbone.last_stage())
+    {
+        println!(
+            "cut point: stage {stage} ({} pooled values a photo)",
+            args.backbone.stage_channels(stage)
+        );
+    }
 
     let labelled: Vec<LabelledPhoto> = photos
         .labels

@@ -4,11 +4,16 @@
 //!
 //! Both backbones end the same way (blocks, a 1x1 convolution to 1280 channels, global pooling),
 //! so one classifier serves both; it remembers which backbone's stages it holds.
+//!
+//! A head alone may also sit on the pooled output of an earlier stage (a cut point of
+//! [`super::layers::cut_points`]); its input width is then that stage's channel count. Fine-tuned
+//! blocks always end in the last stage.
 
 use super::backbone::conv_norm::ConvNorm;
 use super::backbone::inverted_residual::InvertedResidual;
 use super::backbone::{Backbone, BackboneKind, global_pool};
 use super::error::MlError;
+use super::features::Cut;
 use super::head::Head;
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -21,11 +26,16 @@ pub struct Classifier {
     pub blocks: Vec<InvertedResidual>,
     /// The fine-tuned final 1x1 convolution (the last stage), when any stage is fine-tuned.
     pub last: Option<ConvNorm>,
-    /// The classifier head on the pooled 1280-d features.
+    /// The classifier head on the pooled features of [`Classifier::head_stage`] (1280-d at the
+    /// last stage).
     pub head: Head,
     /// The backbone whose stages these are (and whose cut-stage activations the input is).
     #[module(skip)]
     pub backbone: BackboneKind,
+    /// The stage whose globally pooled output the head takes: the last stage, unless a head alone
+    /// sits at an earlier cut point.
+    #[module(skip)]
+    pub head_stage: usize,
 }
 
 /// Most blocks that can be fine-tuned on any backbone (see
@@ -55,16 +65,25 @@ impl Classifier {
             last: Some(backbone.last().clone().freeze_norm_stats()),
             head,
             backbone: kind,
+            head_stage: kind.last_stage(),
         }
     }
 
-    /// A classifier without fine-tuned stages: `head` on the pooled features of `backbone`.
+    /// A classifier without fine-tuned stages: `head` on the pooled features of `backbone`'s
+    /// last stage.
     pub fn head_only(backbone: BackboneKind, head: Head) -> Self {
+        Self::head_at(backbone, backbone.last_stage(), head)
+    }
+
+    /// A classifier without fine-tuned stages: `head` on the globally pooled output of `stage`
+    /// of `backbone` (`head` takes `backbone.stage_channels(stage)` values).
+    pub fn head_at(backbone: BackboneKind, stage: usize, head: Head) -> Self {
         Classifier {
             blocks: Vec::new(),
             last: None,
             head,
             backbone,
+            head_stage: stage,
         }
     }
 
@@ -73,14 +92,32 @@ impl Classifier {
         self.blocks.len()
     }
 
-    /// The backbone stage whose output this classifier takes.
+    /// The backbone stage whose output this classifier takes (pooled or whole, see
+    /// [`Classifier::input`]): the frozen stage below the fine-tuned blocks, else the head's
+    /// stage. The backbone runs only up to it.
     pub fn input_stage(&self) -> usize {
-        self.backbone.cut_stage(self.blocks.len())
+        self.input().stage
+    }
+
+    /// What this classifier takes from the frozen backbone: the whole activations of the stage
+    /// below the fine-tuned blocks, or, for a head alone, the pooled output of its stage.
+    pub fn input(&self) -> Cut {
+        if self.blocks.is_empty() {
+            Cut::pooled(self.head_stage)
+        } else {
+            Cut::whole(self.backbone.cut_stage(self.blocks.len()))
+        }
+    }
+
+    /// The earlier stage a head alone sits on, `None` at the last stage (the default). What a
+    /// model file records.
+    pub fn earlier_cut(&self) -> Option<usize> {
+        (self.head_stage != self.backbone.last_stage()).then_some(self.head_stage)
     }
 
     /// Class logits from the cut stage's activations, with an optional dropout mask for the
     /// head's hidden layer: `[B, C_cut, H, W] -> [B, classes]`. Without fine-tuning the input is
-    /// the pooled features as `[B, 1280, 1, 1]`.
+    /// the pooled features of the head's stage as `[B, C_stage, 1, 1]`.
     pub fn forward_masked(&self, x: Tensor<4>, mask: Option<Tensor<2>>) -> Tensor<2> {
         let features = self.features(x);
         self.head.forward_masked(features, mask)
@@ -91,7 +128,8 @@ impl Classifier {
         self.forward_masked(x, None)
     }
 
-    /// Pooled features after the fine-tuned stages: `[B, C_cut, H, W] -> [B, 1280]`.
+    /// Pooled features after the fine-tuned stages: `[B, C_cut, H, W] -> [B, 1280]` (a head
+    /// alone: `[B, C_stage, 1, 1] -> [B, C_stage]`).
     pub fn features(&self, mut x: Tensor<4>) -> Tensor<2> {
         for block in &self.blocks {
             x = block.forward(x);
@@ -149,6 +187,7 @@ mod tests {
     use crate::core::rng::Rng;
     use crate::ml::head::HeadConfig;
     use burn::optim::{AdamWConfig, GradientsParams};
+    use burn::tensor::Distribution;
 
     fn running_mean(c: &Classifier) -> Vec<f32> {
         c.last
@@ -206,6 +245,35 @@ mod tests {
                 model.blocks[0].project.conv.weight.val().into_data(),
                 weight_before
             );
+        }
+    }
+
+    /// A head alone at an earlier cut point takes that stage's pooled output (its channel count
+    /// wide) and says so; the default takes the last stage's 1280 values; fine-tuned blocks take
+    /// whole activations.
+    #[test]
+    fn a_head_at_an_earlier_cut_takes_that_stages_pooled_output() {
+        let device = Device::flex();
+        for kind in BackboneKind::ALL {
+            let stage = crate::ml::layers::cut_points(kind)[1];
+            let width = kind.stage_channels(stage);
+            assert_ne!(width, 1280);
+            let head = HeadConfig::new(width, 3).init(&mut Rng::new(1), &device);
+            let early = Classifier::head_at(kind, stage, head);
+            assert_eq!(early.input(), Cut::pooled(stage));
+            assert_eq!(early.input_stage(), stage);
+            assert_eq!(early.earlier_cut(), Some(stage));
+            assert_eq!(early.input().shape(kind), [width, 1, 1]);
+            let x = Tensor::<4>::random([2, width, 1, 1], Distribution::Default, &device);
+            assert_eq!(early.forward(x).dims(), [2, 3]);
+
+            let head = HeadConfig::new(1280, 3).init(&mut Rng::new(1), &device);
+            let last = Classifier::head_only(kind, head.clone());
+            assert_eq!(last.input(), Cut::pooled(kind.last_stage()));
+            assert_eq!(last.earlier_cut(), None);
+            let tuned = Classifier::new(&Backbone::init(kind, &device), 1, head);
+            assert_eq!(tuned.input(), Cut::whole(kind.cut_stage(1)));
+            assert_eq!(tuned.earlier_cut(), None);
         }
     }
 

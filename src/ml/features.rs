@@ -15,21 +15,64 @@ pub const EXTRACT_BATCH: usize = 16;
 /// Shape `[C, H, W]` of one photo's cached activations at `stage` of `backbone`. The last stage
 /// is pooled (`[1280, 1, 1]`): the head only ever sees its mean.
 pub fn cached_shape(backbone: BackboneKind, stage: usize) -> [usize; 3] {
-    if stage == backbone.last_stage() {
-        [backbone.stage_channels(stage), 1, 1]
-    } else {
-        let r = backbone.stage_resolution(stage);
-        [backbone.stage_channels(stage), r, r]
+    Cut::of(backbone, stage).shape(backbone)
+}
+
+/// Where a classifier's input is taken from the frozen backbone, and so what is extracted and
+/// cached per photo: the output of `stage`, globally pooled (`[C_stage, 1, 1]`, what a head
+/// takes) or whole (`[C_stage, H, W]`, what fine-tuned blocks take).
+///
+/// The same stage can be wanted both ways (MobileNetV2's stage 14 is a head's cut point and the
+/// input of three fine-tuned blocks), so caches are keyed by both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cut {
+    /// The last stage run (torchvision numbering, see [`crate::ml::backbone`]).
+    pub stage: usize,
+    /// Whether its output is globally pooled.
+    pub pooled: bool,
+}
+
+impl Cut {
+    /// The globally pooled output of `stage`.
+    pub fn pooled(stage: usize) -> Self {
+        Self {
+            stage,
+            pooled: true,
+        }
+    }
+
+    /// The whole output of `stage`.
+    pub fn whole(stage: usize) -> Self {
+        Self {
+            stage,
+            pooled: false,
+        }
+    }
+
+    /// What [`cached_shape`] and [`extract`] take at `stage` of `backbone`: pooled at the last
+    /// stage, whole before it.
+    pub fn of(backbone: BackboneKind, stage: usize) -> Self {
+        if stage == backbone.last_stage() {
+            Self::pooled(stage)
+        } else {
+            Self::whole(stage)
+        }
+    }
+
+    /// Shape `[C, H, W]` of one photo's values at this cut of `backbone` (`H = W = 1` pooled).
+    pub fn shape(self, backbone: BackboneKind) -> [usize; 3] {
+        let c = backbone.stage_channels(self.stage);
+        if self.pooled {
+            [c, 1, 1]
+        } else {
+            let r = backbone.stage_resolution(self.stage);
+            [c, r, r]
+        }
     }
 }
 
-/// Runs the frozen backbone up to stage `cut` on preprocessed photos, `batch` photos at a time.
-///
-/// `inputs`: each `[3, 224, 224]`, preprocessed for this backbone (see
-/// [`BackboneKind::preprocess`] and [`crate::core::preprocess::Preprocess::apply`]).
-/// Returns one flattened `cached_shape(cut)` buffer per photo. `pause` is awaited after every
-/// stage: the browser yields to its event loop there, so that on the CPU backend (which computes
-/// each stage eagerly on the main thread) no task runs long; natively it does nothing.
+/// Runs the frozen backbone up to stage `cut` on preprocessed photos, `batch` photos at a time:
+/// [`extract_cut`] at [`Cut::of`]`(cut)`, pooled at the last stage, whole before it.
 pub async fn extract(
     backbone: &Backbone,
     inputs: &[&[f32]],
@@ -38,16 +81,44 @@ pub async fn extract(
     device: &Device,
     pause: &mut impl AsyncFnMut(),
 ) -> Result<Vec<Vec<f32>>, MlError> {
-    let last = backbone.kind().last_stage();
-    let per_output: usize = cached_shape(backbone.kind(), cut).iter().product();
+    let cut = Cut::of(backbone.kind(), cut);
+    extract_cut(backbone, inputs, cut, batch, device, pause).await
+}
+
+/// Runs the frozen backbone up to `cut.stage` on preprocessed photos, `batch` photos at a time,
+/// pooling its output if `cut.pooled`. No stage after the cut runs.
+///
+/// `inputs`: each `[3, 224, 224]`, preprocessed for this backbone (see
+/// [`BackboneKind::preprocess`] and [`crate::core::preprocess::Preprocess::apply`]).
+/// Returns one flattened `cut.shape()` buffer per photo. `pause` is awaited after every
+/// stage: the browser yields to its event loop there, so that on the CPU backend (which computes
+/// each stage eagerly on the main thread) no task runs long; natively it does nothing.
+pub async fn extract_cut(
+    backbone: &Backbone,
+    inputs: &[&[f32]],
+    cut: Cut,
+    batch: usize,
+    device: &Device,
+    pause: &mut impl AsyncFnMut(),
+) -> Result<Vec<Vec<f32>>, MlError> {
+    let stages = backbone.kind().stages();
+    if cut.stage >= stages {
+        return Err(MlError::BadSetting(format!(
+            "{} has stages 0 to {}, not {}",
+            backbone.kind(),
+            stages - 1,
+            cut.stage
+        )));
+    }
+    let per_output: usize = cut.shape(backbone.kind()).iter().product();
     let mut out = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(batch.clamp(1, EXTRACT_BATCH)) {
         let mut x = input_batch(chunk, device)?;
-        for stage in 0..=cut {
+        for stage in 0..=cut.stage {
             x = backbone.forward_stages(x, stage, stage);
             pause().await;
         }
-        let y = if cut == last {
+        let y = if cut.pooled {
             global_pool(x).reshape([chunk.len(), per_output])
         } else {
             x.reshape([chunk.len(), per_output])
@@ -57,20 +128,26 @@ pub async fn extract(
     Ok(out)
 }
 
-/// Cached activations per photo, for one backbone and one cut stage.
+/// Cached activations per photo, for one backbone and one [`Cut`].
 #[derive(Debug, Default, Clone)]
 pub struct FeatureCache {
     backbone: BackboneKind,
-    stage: usize,
+    cut: Cut,
     entries: HashMap<PhotoId, Vec<f32>>,
 }
 
 impl FeatureCache {
-    /// An empty cache for activations of `stage` of `backbone`.
+    /// An empty cache for activations of `stage` of `backbone`, as [`cached_shape`] has them
+    /// (pooled at the last stage, whole before it).
     pub fn new(backbone: BackboneKind, stage: usize) -> Self {
+        Self::at(backbone, Cut::of(backbone, stage))
+    }
+
+    /// An empty cache for the values of `backbone` at `cut`.
+    pub fn at(backbone: BackboneKind, cut: Cut) -> Self {
         Self {
             backbone,
-            stage,
+            cut,
             entries: HashMap::new(),
         }
     }
@@ -82,12 +159,17 @@ impl FeatureCache {
 
     /// The stage whose activations are cached.
     pub fn stage(&self) -> usize {
-        self.stage
+        self.cut.stage
     }
 
-    /// Whether this cache holds activations of `stage` of `backbone` (otherwise start a new one).
-    pub fn holds(&self, backbone: BackboneKind, stage: usize) -> bool {
-        self.backbone == backbone && self.stage == stage
+    /// Where the cached values are taken from.
+    pub fn cut(&self) -> Cut {
+        self.cut
+    }
+
+    /// Whether this cache holds the values of `backbone` at `cut` (otherwise start a new one).
+    pub fn holds(&self, backbone: BackboneKind, cut: Cut) -> bool {
+        self.backbone == backbone && self.cut == cut
     }
 
     /// Cached activations of a photo.
@@ -123,7 +205,7 @@ impl FeatureCache {
     /// Stacks the activations of `ids` into one `[N, C, H, W]` tensor. Every photo must be
     /// cached.
     pub fn stack(&self, ids: &[PhotoId], device: &Device) -> Result<Tensor<4>, MlError> {
-        let shape = cached_shape(self.backbone, self.stage);
+        let shape = self.cut.shape(self.backbone);
         let mut flat = Vec::with_capacity(ids.len() * shape.iter().product::<usize>());
         for &id in ids {
             let v = self
@@ -200,7 +282,7 @@ mod tests {
             assert!(diff < 1e-4, "{kind}: batching changed features by {diff}");
 
             let mut cache = FeatureCache::new(kind, last);
-            assert!(cache.holds(kind, last));
+            assert!(cache.holds(kind, Cut::pooled(last)));
             cache.insert(PhotoId(1), out[0].clone());
             cache.insert(PhotoId(2), out[1].clone());
             assert_eq!(
@@ -213,6 +295,50 @@ mod tests {
             assert!(cache.stack(&[PhotoId(3)], &device).is_err());
         }
         let cache = FeatureCache::new(BackboneKind::MobileNetV2, 18);
-        assert!(!cache.holds(BackboneKind::EfficientNetLite0, 18));
+        assert!(!cache.holds(BackboneKind::EfficientNetLite0, Cut::pooled(18)));
+        // A stage wanted pooled (a head's cut point) and whole (fine-tuning's input) is two caches.
+        let whole = FeatureCache::new(BackboneKind::MobileNetV2, 14);
+        assert!(whole.holds(BackboneKind::MobileNetV2, Cut::whole(14)));
+        assert!(!whole.holds(BackboneKind::MobileNetV2, Cut::pooled(14)));
+    }
+
+    /// An earlier cut, pooled, is the pooled output of that stage, for both backbones.
+    #[test]
+    fn pooled_earlier_cuts_match_features_until() {
+        let device = Device::flex();
+        let a: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 11) as f32 / 11.0).collect();
+        for kind in BackboneKind::ALL {
+            let net = Backbone::init(kind, &device);
+            let stage = crate::ml::layers::cut_points(kind)[1];
+            let cut = Cut::pooled(stage);
+            assert_eq!(cut.shape(kind), [kind.stage_channels(stage), 1, 1]);
+            let out = crate::block_on(extract_cut(&net, &[&a], cut, 1, &device, &mut async || {}))
+                .unwrap();
+            assert_eq!(out[0].len(), kind.stage_channels(stage));
+            let x = Tensor::<4>::from_data(TensorData::new(a.clone(), [1, 3, 224, 224]), &device);
+            let direct = net
+                .features_until(x, stage)
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap();
+            let diff = direct
+                .iter()
+                .zip(&out[0])
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max);
+            assert!(diff < 1e-4, "{kind} stage {stage}: {diff}");
+            let beyond = Cut::pooled(kind.stages());
+            assert!(
+                crate::block_on(extract_cut(
+                    &net,
+                    &[&a],
+                    beyond,
+                    1,
+                    &device,
+                    &mut async || {}
+                ))
+                .is_err()
+            );
+        }
     }
 }

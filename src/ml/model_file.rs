@@ -7,7 +7,7 @@
 //! is a [`ModelFileProblem`]: not ours, damaged or cut short, from a newer format, for a backbone
 //! or weights this build does not have, or for the other backbone than the one loaded.
 
-use super::backbone::{Backbone, BackboneKind, FEATURE_DIM};
+use super::backbone::{Backbone, BackboneKind};
 use super::classifier::Classifier;
 use super::error::{MlError, ModelFileProblem};
 use super::head::HeadConfig;
@@ -22,8 +22,14 @@ use std::collections::HashMap;
 
 /// Value of the `format` metadata key in every Whisker model file.
 pub const FORMAT: &str = "whisker-model";
-/// Version of the layout below; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+/// Newest version of the layout below that this build reads and writes; bumped on any
+/// incompatible change. Version 2 added [`ModelMeta::cut_stage`]: a head at an earlier stage,
+/// which a version-1 reader would build 1280 values wide. Files without it are still written as
+/// version 1, which every Whisker reads.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The version of files whose head takes the last stage (no [`ModelMeta::cut_stage`]).
+const LAST_STAGE_FORMAT_VERSION: u32 = 1;
 
 /// A file name for a model of `classes`: `whisker-` and the class names in lowercase ASCII
 /// letters and digits, joined by `-`, then `.safetensors` (e.g. `whisker-cat-dog.safetensors`).
@@ -70,6 +76,10 @@ pub struct ModelMeta {
     pub fine_tune_blocks: usize,
     /// Hidden units of the head, if it has a hidden layer.
     pub hidden: Option<usize>,
+    /// The earlier stage whose pooled output the head takes; `None` (and absent, in files
+    /// written before it existed) for the last stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_stage: Option<usize>,
     /// Input preprocessing: resize, crop (input size) and normalisation.
     pub preprocess: Preprocess,
 }
@@ -83,15 +93,29 @@ impl ModelMeta {
         hidden: Option<usize>,
     ) -> Self {
         Self {
-            format_version: FORMAT_VERSION,
+            format_version: LAST_STAGE_FORMAT_VERSION,
             classes,
             backbone: backbone.model_id().into(),
             weights_sha256: backbone.source_sha256().into(),
             random_backbone_seed: None,
             fine_tune_blocks,
             hidden,
+            cut_stage: None,
             preprocess: backbone.preprocess(),
         }
+    }
+
+    /// The same metadata for a head at the earlier stage `cut_stage` (`None`: the last stage, see
+    /// [`Classifier::earlier_cut`]). Such a file is format version 2, so an older Whisker says it
+    /// was made by a newer one rather than failing on the head's width.
+    pub fn with_cut_stage(mut self, cut_stage: Option<usize>) -> Self {
+        self.cut_stage = cut_stage;
+        self.format_version = if cut_stage.is_some() {
+            FORMAT_VERSION
+        } else {
+            LAST_STAGE_FORMAT_VERSION
+        };
+        self
     }
 
     /// The backbone the metadata names, if this build has it with the same weights.
@@ -127,6 +151,15 @@ impl ModelMeta {
 /// the classifier's backbone.
 pub fn to_bytes(classifier: &Classifier, meta: &ModelMeta) -> Result<Vec<u8>, MlError> {
     meta.check_backbone("model", classifier.backbone)?;
+    if meta.cut_stage != classifier.earlier_cut() {
+        return Err(MlError::invalid_model(
+            "model",
+            format!(
+                "the metadata names cut stage {:?}, the head takes stage {}",
+                meta.cut_stage, classifier.head_stage
+            ),
+        ));
+    }
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for t in classifier.collect(None, None, false) {
         let name = t.name.clone();
@@ -236,12 +269,37 @@ pub fn from_bytes(
             ),
         ));
     }
+    let last = kind.last_stage();
+    let head_stage = match meta.cut_stage {
+        None => last,
+        Some(stage) if stage == last => last,
+        Some(stage) if stage < last && meta.fine_tune_blocks == 0 => stage,
+        Some(stage) if stage < last => {
+            return Err(MlError::invalid_model(
+                name,
+                format!(
+                    "a head at stage {stage} with {} fine-tuned blocks",
+                    meta.fine_tune_blocks
+                ),
+            ));
+        }
+        Some(stage) => {
+            return Err(MlError::invalid_model(
+                name,
+                format!("cut stage {stage}, {kind}'s stages end at {last}"),
+            ));
+        }
+    };
     // A skeleton of the right shape; every value is then overwritten from the file.
-    let skeleton_backbone = Backbone::init(kind, device);
-    let head = HeadConfig::new(FEATURE_DIM, meta.classes.len())
+    let head = HeadConfig::new(kind.stage_channels(head_stage), meta.classes.len())
         .with_hidden(meta.hidden)
         .init(&mut Rng::new(0), device);
-    let mut classifier = Classifier::new(&skeleton_backbone, meta.fine_tune_blocks, head);
+    let mut classifier = if meta.fine_tune_blocks == 0 {
+        // No backbone weights are needed for a head alone.
+        Classifier::head_at(kind, head_stage, head)
+    } else {
+        Classifier::new(&Backbone::init(kind, device), meta.fine_tune_blocks, head)
+    };
     let mut tensors = Vec::new();
     for (key, view) in file.tensors() {
         if view.dtype() != Dtype::F32 {
@@ -461,5 +519,106 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    /// Rewrites the metadata of `bytes` with `edit`, keeping the tensors.
+    fn with_meta(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let file = safetensors::SafeTensors::deserialize(bytes).unwrap();
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+        let text = &header.metadata().as_ref().unwrap()["whisker"];
+        let mut value: serde_json::Value = serde_json::from_str(text).unwrap();
+        edit(&mut value);
+        let info = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("whisker".to_string(), value.to_string()),
+        ]);
+        safetensors::serialize(file.tensors(), Some(info)).unwrap()
+    }
+
+    /// A head at an earlier cut point is saved with its stage and opens as the same head: the
+    /// same predictions from that stage's pooled output, on either backbone.
+    #[test]
+    fn an_earlier_cut_round_trips_and_predicts_the_same() {
+        let device = Device::flex();
+        for kind in BackboneKind::ALL {
+            let backbone = Backbone::init(kind, &device);
+            let stage = crate::ml::layers::cut_points(kind)[1];
+            let width = kind.stage_channels(stage);
+            let head = HeadConfig::new(width, 2).init(&mut Rng::new(5), &device);
+            let classifier = Classifier::head_at(kind, stage, head);
+            let classes = vec!["a".to_string(), "b".to_string()];
+            // Metadata that forgets the cut is never written.
+            let forgetful = ModelMeta::new(kind, classes.clone(), 0, None);
+            assert!(to_bytes(&classifier, &forgetful).is_err());
+
+            let meta = forgetful.with_cut_stage(Some(stage));
+            let bytes = to_bytes(&classifier, &meta).unwrap();
+            let (back, read) = from_bytes("early.safetensors", &bytes, &device).unwrap();
+            assert_eq!(read, meta);
+            assert_eq!(read.cut_stage, Some(stage));
+            assert_eq!(read.format_version, FORMAT_VERSION);
+            assert_eq!(back.input(), crate::ml::features::Cut::pooled(stage));
+            assert_eq!(back.earlier_cut(), Some(stage));
+
+            let images = Tensor::<4>::ones([2, 3, 224, 224], &device);
+            // [2, C_stage] -> [2, C_stage, 1, 1]
+            let x = backbone
+                .features_until(images, stage)
+                .reshape([2, width, 1, 1]);
+            let a = classifier.forward(x.clone()).into_data();
+            let b = back.forward(x).into_data();
+            a.assert_eq(&b, true);
+        }
+    }
+
+    /// Files written before the cut stage existed have no such field (and nor do last-stage
+    /// files now, still version 1): they open with the head on the last stage.
+    #[test]
+    fn a_file_without_a_cut_stage_reads_as_the_last_stage() {
+        let device = Device::flex();
+        let kind = BackboneKind::MobileNetV2;
+        let head = HeadConfig::new(1280, 2).init(&mut Rng::new(5), &device);
+        let classifier = Classifier::head_only(kind, head);
+        let meta = ModelMeta::new(kind, vec!["a".into(), "b".into()], 0, None);
+        let bytes = to_bytes(&classifier, &meta).unwrap();
+        let old = with_meta(&bytes, |v| {
+            assert!(
+                v.get("cut_stage").is_none(),
+                "last-stage files stay as they were"
+            );
+            assert_eq!(v["format_version"], 1);
+            v.as_object_mut().unwrap().remove("cut_stage");
+        });
+        let (back, read) = from_bytes("old.safetensors", &old, &device).unwrap();
+        assert_eq!(read.cut_stage, None);
+        assert_eq!(back.input_stage(), kind.last_stage());
+        assert_eq!(back.earlier_cut(), None);
+        let x = Tensor::<4>::ones([1, 1280, 1, 1], &device);
+        classifier
+            .forward(x.clone())
+            .into_data()
+            .assert_eq(&back.forward(x).into_data(), true);
+    }
+
+    /// A cut stage past the backbone's last, or together with fine-tuned blocks, is refused.
+    #[test]
+    fn impossible_cut_stages_are_refused() {
+        let device = Device::flex();
+        let (_, classifier, meta) = trained(BackboneKind::MobileNetV2, &device);
+        let bytes = to_bytes(&classifier, &meta).unwrap();
+        for stage in [14, 19] {
+            let edited = with_meta(&bytes, |v| v["cut_stage"] = serde_json::json!(stage));
+            let err = from_bytes("cut.safetensors", &edited, &device).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    MlError::ModelFile {
+                        problem: ModelFileProblem::Invalid(_),
+                        ..
+                    }
+                ),
+                "{stage}: {err}"
+            );
+        }
     }
 }

@@ -85,8 +85,9 @@ pub struct TrainOutcome {
     pub fine_tuning: FineTuning,
 }
 
-/// Trains a classifier on `activations` `[N, C, H, W]` of stage [`TrainSettings::cut_stage`] of
-/// `backbone` (see [`crate::ml::features`]) for photos with `labels`, fitting on `split.train`
+/// Trains a classifier on `activations` `[N, C, H, W]` taken at [`TrainSettings::input`] of
+/// `backbone` (see [`crate::ml::features`]; without fine-tuning, the pooled output of the head's
+/// stage as `[N, C_stage, 1, 1]`) for photos with `labels`, fitting on `split.train`
 /// and validating on `split.val` (usually [`TrainSettings::split`]).
 ///
 /// `observer` sees every step; returning `false` stops training, keeping the best epoch so far.
@@ -100,7 +101,7 @@ pub async fn fit(
     settings: &TrainSettings,
     observer: &mut impl AsyncFnMut(Progress) -> bool,
 ) -> Result<TrainOutcome, MlError> {
-    settings.validate()?;
+    settings.validate_for(backbone.kind())?;
     let most = backbone.kind().max_fine_tune_blocks();
     if settings.fine_tune_blocks > most {
         return Err(MlError::BadSetting(format!(
@@ -111,9 +112,22 @@ pub async fn fit(
     }
     let n = labels.len();
     let fine_tune = settings.fine_tune_blocks;
+    // A mismatch would otherwise surface as a shape panic deep in the first training step.
+    let kind = backbone.kind();
+    let expected = settings.input(kind).shape(kind);
+    let [_, c, h, w] = activations.dims();
+    if [c, h, w] != expected {
+        return Err(MlError::BadSetting(format!(
+            "activations of shape {:?} a photo do not fit this run, which takes {expected:?} \
+             (stage {} of {kind})",
+            [c, h, w],
+            settings.cut_stage(kind)
+        )));
+    }
 
-    // Head phase on pooled 1280-d features: the stages above the cut are still frozen then, so
-    // their output is computed once, in chunks that keep each pass's memory bounded.
+    // Head phase on pooled features (1280-d at the last stage): the stages above the cut are
+    // still frozen then, so their output is computed once, in chunks that keep each pass's memory
+    // bounded. Without fine-tuning the activations are already the head stage's, pooled.
     let pooled = if fine_tune == 0 {
         activations.clone()
     } else {
@@ -245,7 +259,7 @@ fn decide(run: &PhasesResult, fine_tune: usize, stopped: bool) -> FineTuning {
 /// What both training runs (held-out and refit) share.
 struct PhaseData<'a> {
     backbone: &'a Backbone,
-    /// `[N, 1280, 1, 1]` pooled features for the head phase.
+    /// `[N, C_stage, 1, 1]` pooled features of the head's stage for the head phase.
     pooled: Tensor<4>,
     /// `[N, C, H, W]` cut-stage activations for fine-tuning.
     activations: Tensor<4>,
@@ -256,7 +270,7 @@ struct PhaseData<'a> {
 impl PhaseData<'_> {
     /// What `model` takes: pooled features for a head-only model, else the cut stage's.
     fn inputs_of(&self, model: &Classifier) -> &Tensor<4> {
-        if model.input_stage() == self.backbone.kind().last_stage() {
+        if model.input().pooled {
             &self.pooled
         } else {
             &self.activations
@@ -293,10 +307,12 @@ async fn train_phases(
         [None, None]
     };
     let device = data.pooled.device();
-    let head = HeadConfig::new(FEATURE_DIM, data.classes)
+    let kind = data.backbone.kind();
+    let head_stage = settings.head_stage(kind);
+    let head = HeadConfig::new(kind.stage_channels(head_stage), data.classes)
         .with_hidden(settings.hidden)
         .init(&mut Rng::new(settings.seed), &device);
-    let start = Classifier::head_only(data.backbone.kind(), head);
+    let start = Classifier::head_at(kind, head_stage, head);
     let trainer = Trainer::new(
         start,
         data.pooled.clone(),

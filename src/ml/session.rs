@@ -9,7 +9,7 @@
 use super::backbone::{Backbone, BackboneKind};
 use super::classifier::{Classifier, to_host};
 use super::error::{MlError, ModelFileProblem};
-use super::features::{FeatureCache, cached_shape, extract};
+use super::features::{Cut, FeatureCache, cached_shape, extract_cut};
 use super::model_file::{self, ModelMeta};
 use super::pipeline::{FineTuning, Phase, Progress, fit};
 use super::settings::TrainSettings;
@@ -142,8 +142,9 @@ pub struct TrainedModel {
 /// One backbone on one device, the feature caches of the photos it has seen, and the model.
 ///
 /// Two caches: every photo's pooled features of the last stage (its "embedding": what the head
-/// trains on, and what the expected accuracy and the feature map are computed from), kept as long
-/// as the photo; and, while fine-tuning is chosen, the activations of the cut stage.
+/// trains on by default, and what the expected accuracy and the feature map are computed from),
+/// kept as long as the photo; and, while fine-tuning or an earlier cut point is chosen, what that
+/// run takes (the cut stage's activations, or an earlier stage's pooled output).
 pub struct Session {
     device: Device,
     backbone: Backbone,
@@ -321,17 +322,24 @@ impl Session {
         Ok(())
     }
 
-    /// Runs preprocessed photos (`[3, 224, 224]` each) through the frozen backbone up to `stage`.
+    /// Runs preprocessed photos (`[3, 224, 224]` each) through the frozen backbone up to `stage`
+    /// (pooled at the last stage, see [`Cut::of`]).
     async fn extract_inputs(
         &self,
         inputs: &[&[f32]],
         stage: usize,
     ) -> Result<Vec<Vec<f32>>, MlError> {
+        self.extract_at(inputs, Cut::of(self.backbone.kind(), stage))
+            .await
+    }
+
+    /// Runs preprocessed photos (`[3, 224, 224]` each) through the frozen backbone up to `cut`.
+    async fn extract_at(&self, inputs: &[&[f32]], cut: Cut) -> Result<Vec<Vec<f32>>, MlError> {
         let pause = self.pause.clone();
-        extract(
+        extract_cut(
             &self.backbone,
             inputs,
-            stage,
+            cut,
             self.extract_batch,
             &self.device,
             &mut async || pause().await,
@@ -364,17 +372,17 @@ impl Session {
             .map(|c| photos.iter().filter(|p| p.label == c).count())
             .collect();
         validate_classes(classes, &counts)?;
-        settings.validate()?;
+        settings.validate_for(self.backbone.kind())?;
 
         let ids: Vec<PhotoId> = photos.iter().map(|p| p.id).collect();
         let labels: Vec<usize> = photos.iter().map(|p| p.label).collect();
         let started = Instant::now();
-        let stage = settings.cut_stage(self.backbone.kind());
-        let extracted = self.fill_cache(&ids, stage, load, observer).await?;
+        let cut = settings.input(self.backbone.kind());
+        let extracted = self.fill_cache(&ids, cut, load, observer).await?;
         let extract_seconds = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
-        let activations = self.with_cache(stage, |cache| cache.stack(&ids, &self.device))?;
+        let activations = self.with_cache(cut, |cache| cache.stack(&ids, &self.device))?;
         (self.pause)().await;
         let split = split.unwrap_or_else(|| settings.split(&labels));
         let (train_count, val_count) = (split.train.len(), split.val.len());
@@ -419,30 +427,30 @@ impl Session {
         })
     }
 
-    /// Runs `f` on the cache of `stage`: the pooled one for the last stage, else the cut stage's
-    /// (started afresh when the stage changes).
-    fn with_cache<T>(&self, stage: usize, f: impl FnOnce(&mut FeatureCache) -> T) -> T {
+    /// Runs `f` on the cache of `at`: the pooled one for the last stage's pooled output, else the
+    /// other one (started afresh when the cut changes).
+    fn with_cache<T>(&self, at: Cut, f: impl FnOnce(&mut FeatureCache) -> T) -> T {
         let kind = self.backbone.kind();
-        if stage == kind.last_stage() {
+        if at == Cut::pooled(kind.last_stage()) {
             return f(&mut self.pooled.borrow_mut());
         }
         let mut cut = self.cut.borrow_mut();
-        if !cut.as_ref().is_some_and(|c| c.holds(kind, stage)) {
-            *cut = Some(FeatureCache::new(kind, stage));
+        if !cut.as_ref().is_some_and(|c| c.holds(kind, at)) {
+            *cut = Some(FeatureCache::at(kind, at));
         }
         f(cut.as_mut().expect("just set"))
     }
 
-    /// Puts the stage-`stage` activations of every photo of `ids` into its cache. Returns how
-    /// many photos went through the backbone.
+    /// Puts the values at `cut` of every photo of `ids` into its cache. Returns how many photos
+    /// went through the backbone.
     async fn fill_cache<P>(
         &self,
         ids: &[PhotoId],
-        stage: usize,
+        cut: Cut,
         load: &mut impl AsyncFnMut(PhotoId) -> Result<Vec<f32>, P>,
         observer: &mut impl AsyncFnMut(Progress) -> bool,
     ) -> Result<usize, SessionError<P>> {
-        let missing: Vec<PhotoId> = self.with_cache(stage, |cache| {
+        let missing: Vec<PhotoId> = self.with_cache(cut, |cache| {
             ids.iter()
                 .copied()
                 .filter(|&id| !cache.contains(id))
@@ -465,8 +473,8 @@ impl Session {
                 inputs.push(load(id).await.map_err(SessionError::Photo)?);
             }
             let slices: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
-            let features = self.extract_inputs(&slices, stage).await?;
-            self.with_cache(stage, |cache| {
+            let features = self.extract_at(&slices, cut).await?;
+            self.with_cache(cut, |cache| {
                 for (&id, f) in chunk.iter().zip(features) {
                     cache.insert(id, f);
                 }
@@ -483,9 +491,10 @@ impl Session {
     /// row per input, in the model's class order (see [`Session::model`]).
     pub async fn predict<P>(&self, inputs: &[&[f32]]) -> Result<Vec<Vec<f32>>, SessionError<P>> {
         let model = self.model().ok_or(SessionError::NoModel)?;
-        let stage = model.classifier.input_stage();
-        let features = self.extract_inputs(inputs, stage).await?;
-        let [c, h, w] = cached_shape(self.backbone.kind(), stage);
+        // Only up to the model's stage: an earlier cut point runs fewer stages.
+        let cut = model.classifier.input();
+        let features = self.extract_at(inputs, cut).await?;
+        let [c, h, w] = cut.shape(self.backbone.kind());
         let flat: Vec<f32> = features.into_iter().flatten().collect();
         // [N, C, H, W] -> [N, classes]
         let x =
@@ -507,6 +516,7 @@ impl Session {
         if let BackboneSource::Random { seed } = self.source {
             meta.random_backbone_seed = Some(seed);
         }
+        let meta = meta.with_cut_stage(model.classifier.earlier_cut());
         Ok(model_file::to_bytes(&classifier, &meta)?)
     }
 
@@ -687,6 +697,113 @@ mod tests {
         // A forgotten photo is extracted again if it comes back.
         session.forget(PhotoId(3));
         assert_eq!(session.cached_photos(), 8);
+    }
+
+    /// A head at an earlier cut point trains on that stage's pooled output and predicts from it
+    /// (the backbone run only that far), leaves the last-stage embeddings alone, keeps its own
+    /// cache apart from fine-tuning's whole activations of the same stage, and survives a file.
+    #[test]
+    fn trains_and_predicts_at_an_earlier_cut_point() {
+        let session = session();
+        let kind = BackboneKind::MobileNetV2;
+        let stage = crate::ml::layers::cut_points(kind)[1];
+        assert_eq!(stage, 14);
+        let photos = labelled(8);
+        let run = |settings: &TrainSettings| {
+            crate::block_on(session.train(
+                &classes(),
+                &photos,
+                None,
+                settings,
+                &mut async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) },
+                &mut async |_| true,
+            ))
+            .unwrap()
+            .stats
+            .extracted
+        };
+        let mut early = settings(30);
+        early.cut_stage = Some(stage);
+        // A random network's stage-14 features are less apart than its last stage's: a faster
+        // rate lets 30 epochs tell ramps from checks.
+        early.head.learning_rate = 1e-2;
+        assert_eq!(run(&early), 8);
+        // The embeddings (the expected accuracy's) are last-stage features: none came from this.
+        assert_eq!(session.cached_photos(), 0);
+        let model = session.model().unwrap();
+        assert_eq!(model.classifier.input(), Cut::pooled(stage));
+        assert_eq!(model.classifier.head.output.weight.dims(), [160, 2]);
+
+        // Predictions are the head on stage 14's pooled output.
+        let (a, b) = (photo(20), photo(21));
+        let probs = crate::block_on(session.predict::<Infallible>(&[&a, &b])).unwrap();
+        assert!(probs[0][0] > 0.5 && probs[1][1] > 0.5, "{probs:?}");
+        let device = Device::flex();
+        let flat: Vec<f32> = a.iter().chain(&b).copied().collect();
+        let x = Tensor::<4>::from_data(TensorData::new(flat, [2, 3, 224, 224]), &device);
+        let pooled = session
+            .backbone
+            .features_until(x, stage)
+            .reshape([2, 160, 1, 1]);
+        let direct = read_rows_blocking(model.classifier.forward(pooled));
+        for (p, logits) in probs.iter().zip(&direct) {
+            let q = softmax(logits);
+            let diff = p
+                .iter()
+                .zip(&q)
+                .map(|(u, v)| (u - v).abs())
+                .fold(0.0, f32::max);
+            assert!(diff < 1e-5, "{p:?} vs {q:?}");
+        }
+
+        // Cached: nothing goes through the backbone again, not even after a default run.
+        assert_eq!(run(&early), 0);
+        assert_eq!(run(&settings(2)), 8);
+        assert_eq!(session.cached_photos(), 8);
+        assert_eq!(run(&early), 0);
+        // Fine-tuning 3 blocks takes stage 14 whole: another cache, not the pooled one.
+        let mut tuned = settings(1);
+        tuned.fine_tune_blocks = 3;
+        tuned.fine_tune.epochs = 1;
+        assert_eq!(tuned.cut_stage(kind), stage);
+        assert_eq!(run(&tuned), 8);
+        assert_eq!(run(&early), 8);
+
+        // Through a model file into a fresh session: the same predictions.
+        let bytes = crate::block_on(session.export_model::<Infallible>()).unwrap();
+        let before = crate::block_on(session.predict::<Infallible>(&[&a])).unwrap();
+        let other = self::session();
+        let meta = other
+            .import_model::<Infallible>("early.safetensors", &bytes)
+            .unwrap();
+        assert_eq!(meta.cut_stage, Some(stage));
+        assert_eq!(
+            other.model().unwrap().classifier.input(),
+            Cut::pooled(stage)
+        );
+        let after = crate::block_on(other.predict::<Infallible>(&[&a])).unwrap();
+        assert_eq!(before, after);
+
+        // Fine-tuning on top of an earlier cut point is refused before anything runs.
+        let mut both = early.clone();
+        both.fine_tune_blocks = 1;
+        let err = crate::block_on(session.train(
+            &classes(),
+            &photos,
+            None,
+            &both,
+            &mut async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) },
+            &mut async |_| true,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(err, SessionError::Ml(MlError::BadSetting(_))),
+            "{err:?}"
+        );
+    }
+
+    fn read_rows_blocking(t: Tensor<2>) -> Vec<Vec<f32>> {
+        crate::block_on(read_rows(t)).unwrap()
     }
 
     /// Photos embedded as they come in are never extracted again for head training, even after a

@@ -5,6 +5,8 @@
 use super::backbone::BackboneKind;
 use super::classifier::MAX_FINE_TUNE_BLOCKS;
 use super::error::MlError;
+use super::features::Cut;
+use super::layers::cut_points;
 use super::trainer::PhaseConfig;
 use crate::core::dataset::{Split, stratified_split};
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,11 @@ pub struct TrainSettings {
     pub fine_tune_blocks: usize,
     /// Hidden units of the head; `None` for a linear softmax head.
     pub hidden: Option<usize>,
+    /// The stage whose globally pooled output the head trains on, one of
+    /// [`cut_points`]; `None` (the default) is the last stage. An earlier one excludes
+    /// fine-tuning. Absent from settings serialised before it existed.
+    #[serde(default)]
+    pub cut_stage: Option<usize>,
     /// Share of each class's photos held out for validation, `[0, 1)`.
     pub val_share: f32,
     /// Seed of the split, the head's initialisation, shuffling and dropout.
@@ -61,6 +68,8 @@ pub struct TrainChoices {
     pub fine_tune_learning_rate: Option<f64>,
     /// Hidden units of the head (default none: linear; 0 also means none).
     pub hidden: Option<usize>,
+    /// The stage whose pooled output the head trains on (default: the last stage).
+    pub cut_stage: Option<usize>,
     /// Share of each class held out for validation (default 0.2).
     pub val_share: Option<f32>,
     /// Seed (default 42).
@@ -74,6 +83,14 @@ impl TrainChoices {
     pub fn settings(&self) -> Result<TrainSettings, MlError> {
         let settings = self.resolve();
         settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The complete settings, checked for the `backbone` they will train on (the stage choice
+    /// depends on it).
+    pub fn settings_for(&self, backbone: BackboneKind) -> Result<TrainSettings, MlError> {
+        let settings = self.resolve();
+        settings.validate_for(backbone)?;
         Ok(settings)
     }
 
@@ -103,6 +120,7 @@ impl TrainChoices {
             },
             fine_tune_blocks: self.fine_tune_blocks.unwrap_or(0),
             hidden: self.hidden.filter(|&h| h > 0),
+            cut_stage: self.cut_stage,
             val_share: self.val_share.unwrap_or(0.2),
             seed: self.seed.unwrap_or(42),
             refit: self.refit.unwrap_or(true),
@@ -111,7 +129,40 @@ impl TrainChoices {
 }
 
 impl TrainSettings {
-    /// Checks the settings, in words a user can act on.
+    /// Checks the settings for training on `backbone`, in words a user can act on: everything
+    /// [`TrainSettings::validate`] checks, and the cut stage (one of `backbone`'s
+    /// [`cut_points`], and the last one when fine-tuning).
+    pub fn validate_for(&self, backbone: BackboneKind) -> Result<(), MlError> {
+        self.validate()?;
+        let Some(stage) = self.cut_stage else {
+            return Ok(());
+        };
+        let points = cut_points(backbone);
+        let last = backbone.last_stage();
+        if !points.contains(&stage) {
+            let [a, b, _] = points;
+            return Err(MlError::BadSetting(format!(
+                "stage {stage} is not a cut point of {backbone}: choose {a} ({}x{}, {} channels), \
+                 {b} ({}x{}, {} channels) or {last} (the last stage, the default and usually the best)",
+                backbone.stage_resolution(a),
+                backbone.stage_resolution(a),
+                backbone.stage_channels(a),
+                backbone.stage_resolution(b),
+                backbone.stage_resolution(b),
+                backbone.stage_channels(b),
+            )));
+        }
+        if stage != last && self.fine_tune_blocks > 0 {
+            return Err(MlError::BadSetting(format!(
+                "fine-tuning blocks only works on top of the last stage's features, not with the \
+                 earlier cut point stage {stage}: fine-tune 0 blocks, or keep the last stage ({last})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks what does not depend on the backbone, in words a user can act on (see
+    /// [`TrainSettings::validate_for`] for the rest).
     pub fn validate(&self) -> Result<(), MlError> {
         let bad = |m: String| Err(MlError::BadSetting(m));
         if self.head.epochs == 0 {
@@ -154,9 +205,29 @@ impl TrainSettings {
         stratified_split(labels, self.val_share, self.seed)
     }
 
-    /// The stage of `backbone` whose activations must be extracted and cached.
+    /// The stage of `backbone` whose activations must be extracted and cached: the input of the
+    /// fine-tuned blocks, else the stage the head trains on.
     pub fn cut_stage(&self, backbone: BackboneKind) -> usize {
-        backbone.cut_stage(self.fine_tune_blocks)
+        self.input(backbone).stage
+    }
+
+    /// What is extracted and cached of `backbone` for this run: the whole activations below the
+    /// fine-tuned blocks, or the pooled output of the head's stage.
+    pub fn input(&self, backbone: BackboneKind) -> Cut {
+        if self.fine_tune_blocks > 0 {
+            Cut::whole(backbone.cut_stage(self.fine_tune_blocks))
+        } else {
+            Cut::pooled(self.head_stage(backbone))
+        }
+    }
+
+    /// The stage whose pooled output the head takes: [`TrainSettings::cut_stage`]'s choice, or
+    /// the last stage (always, when fine-tuning: see [`TrainSettings::validate_for`]).
+    pub fn head_stage(&self, backbone: BackboneKind) -> usize {
+        match self.cut_stage {
+            Some(stage) if self.fine_tune_blocks == 0 => stage,
+            _ => backbone.last_stage(),
+        }
     }
 
     /// Whether this run refits on all photos after validating.
@@ -230,10 +301,101 @@ mod tests {
             let e = bad.settings().unwrap_err();
             assert!(matches!(e, MlError::BadSetting(_)), "{e:?}");
         }
+        for kind in BackboneKind::ALL {
+            assert!(TrainChoices::default().settings_for(kind).is_ok());
+        }
         let zero_hidden = TrainChoices {
             hidden: Some(0),
             ..Default::default()
         };
         assert_eq!(zero_hidden.settings().unwrap().hidden, None);
+    }
+
+    fn stage_error(choices: TrainChoices, kind: BackboneKind) -> String {
+        match choices.settings_for(kind) {
+            Err(MlError::BadSetting(m)) => m,
+            other => panic!("{kind}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_cut_stage_is_one_of_the_backbones_cut_points() {
+        for kind in BackboneKind::ALL {
+            let [a, b, last] = cut_points(kind);
+            for stage in [a, b, last] {
+                let s = TrainChoices {
+                    cut_stage: Some(stage),
+                    ..Default::default()
+                }
+                .settings_for(kind)
+                .unwrap();
+                assert_eq!(s.cut_stage, Some(stage));
+                assert_eq!(s.head_stage(kind), stage);
+                assert_eq!(s.input(kind), Cut::pooled(stage));
+                assert_eq!(s.cut_stage(kind), stage);
+            }
+            let default = TrainSettings::default();
+            assert_eq!(default.cut_stage, None);
+            assert_eq!(default.input(kind), Cut::pooled(last));
+
+            // A stage between cut points, and one past the last: refused, naming the choices.
+            for stage in [a + 1, last + 1] {
+                let m = stage_error(
+                    TrainChoices {
+                        cut_stage: Some(stage),
+                        ..Default::default()
+                    },
+                    kind,
+                );
+                assert!(
+                    m.contains(&format!("stage {stage} is not a cut point")),
+                    "{m}"
+                );
+                for point in [a, b, last] {
+                    assert!(m.contains(&point.to_string()), "{m}");
+                }
+                assert!(m.contains("default"), "{m}");
+            }
+        }
+    }
+
+    #[test]
+    fn fine_tuning_needs_the_last_stage() {
+        for kind in BackboneKind::ALL {
+            let [a, b, last] = cut_points(kind);
+            for stage in [a, b] {
+                let m = stage_error(
+                    TrainChoices {
+                        cut_stage: Some(stage),
+                        fine_tune_blocks: Some(2),
+                        ..Default::default()
+                    },
+                    kind,
+                );
+                assert!(m.contains("fine-tun") && m.contains("last stage"), "{m}");
+                assert!(m.contains(&format!("stage {stage}")), "{m}");
+            }
+            // Naming the last stage explicitly is the default, fine-tuning included.
+            let s = TrainChoices {
+                cut_stage: Some(last),
+                fine_tune_blocks: Some(2),
+                ..Default::default()
+            }
+            .settings_for(kind)
+            .unwrap();
+            assert_eq!(s.input(kind), Cut::whole(kind.cut_stage(2)));
+            assert_eq!(s.head_stage(kind), last);
+        }
+    }
+
+    /// Settings serialised before the cut stage existed (the page's saved projects, the engine's
+    /// messages) still read, as the last stage.
+    #[test]
+    fn older_settings_read_as_the_last_stage() {
+        let mut value = serde_json::to_value(TrainSettings::default()).unwrap();
+        value.as_object_mut().unwrap().remove("cut_stage").unwrap();
+        let back: TrainSettings = serde_json::from_value(value).unwrap();
+        assert_eq!(back, TrainSettings::default());
+        assert_eq!(back.cut_stage, None);
     }
 }

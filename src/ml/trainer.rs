@@ -331,14 +331,10 @@ mod tests {
     }
 
     fn classifier(hidden: Option<usize>, device: &Device) -> Classifier {
-        Classifier {
-            blocks: Vec::new(),
-            last: None,
-            head: HeadConfig::new(8, 2)
-                .with_hidden(hidden)
-                .init(&mut Rng::new(1), device),
-            backbone: Default::default(),
-        }
+        let head = HeadConfig::new(8, 2)
+            .with_hidden(hidden)
+            .init(&mut Rng::new(1), device);
+        Classifier::head_only(Default::default(), head)
     }
 
     fn train(config: PhaseConfig, hidden: Option<usize>) -> (Vec<EpochStats>, usize) {
