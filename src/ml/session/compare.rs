@@ -36,6 +36,8 @@ pub struct BaselineReport {
     pub val_count: usize,
     /// The random backbone's seed (the run's seed).
     pub seed: u64,
+    /// The stage whose pooled output the head learned from: the run's.
+    pub stage: usize,
     /// Seconds it took (calibration, extraction and training).
     pub seconds: f64,
 }
@@ -77,8 +79,10 @@ impl Session {
                 "no photos were held out to compare on: raise the validation share".into(),
             ));
         }
+        // Head only: the head stage stays the run's (see `TrainSettings::head_stage`).
         let settings = TrainSettings {
             fine_tune_blocks: 0,
+            cut_stage: Some(run.settings.head_stage(self.backbone.kind())),
             refit: false,
             ..run.settings.clone()
         };
@@ -166,9 +170,10 @@ impl Session {
         drop(calibration);
 
         let ids: Vec<PhotoId> = run.photos.iter().map(|p| p.id).collect();
-        let last = [kind.last_stage()];
+        // The same layer the run's head trained on (the last stage unless a cut point was set).
+        let stage = settings.head_stage(kind);
         let features = self
-            .pooled_at(&random, &ids, &last, load, observer)
+            .pooled_at(&random, &ids, &[stage], load, observer)
             .await?
             .remove(0);
         let labels: Vec<usize> = run.photos.iter().map(|p| p.label).collect();
@@ -198,6 +203,7 @@ impl Session {
             chance_bar: chance_bar(chance, val_labels.len()),
             val_count: val_labels.len(),
             seed: settings.seed,
+            stage,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -306,6 +312,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(baseline.val_count, report.stats.val_count);
+        assert_eq!(baseline.stage, 18);
         assert_eq!(baseline.history.len(), 3);
         assert_eq!(epochs, 3);
         assert!((0.0..=1.0).contains(&baseline.accuracy));
@@ -322,6 +329,29 @@ mod tests {
         // Ramps and checkerboards: the final features tell them apart (as the preview says).
         assert_eq!(layers[2].expected, 1.0);
         assert!(layers.iter().all(|l| (0.0..=1.0).contains(&l.accuracy)));
+    }
+
+    /// A run on an earlier cut point is compared on that layer: the baseline's head learns from
+    /// the random network's stage 14 too.
+    #[test]
+    fn the_baseline_uses_the_runs_layer() {
+        let session = session();
+        let mut load = async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) };
+        let mut at_14 = settings(2);
+        at_14.cut_stage = Some(14);
+        crate::block_on(session.train(
+            &classes(),
+            &labelled(10),
+            None,
+            &at_14,
+            &mut load,
+            &mut async |_| true,
+        ))
+        .unwrap();
+        assert_eq!(session.model().unwrap().classifier.input_stage(), 14);
+        let baseline = crate::block_on(session.baseline(&mut load, &mut async |_| true)).unwrap();
+        assert_eq!(baseline.history.len(), 2);
+        assert_eq!(baseline.stage, 14);
     }
 
     /// A stopped baseline says so and leaves the session free.
