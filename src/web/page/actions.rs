@@ -234,7 +234,7 @@ pub async fn train(state: AppState) {
         ));
         return;
     }
-    let settings = match state.settings.parse() {
+    let settings = match state.settings.parse(state.backbone.get_untracked()) {
         Ok(s) => s,
         Err(words) => {
             state.train.set(TrainStatus::Failed(words));

@@ -76,6 +76,9 @@ struct SavedSettings {
     fine_tune_blocks: String,
     fine_tune_epochs: String,
     val_percent: String,
+    /// The cut point chosen (see `SettingsForm::layer`); absent in projects saved before.
+    #[serde(default)]
+    layer: Option<usize>,
 }
 
 impl SavedSettings {
@@ -88,6 +91,7 @@ impl SavedSettings {
             fine_tune_blocks: f.fine_tune_blocks.get(),
             fine_tune_epochs: f.fine_tune_epochs.get(),
             val_percent: f.val_percent.get(),
+            layer: f.layer.get(),
         }
     }
 
@@ -99,6 +103,7 @@ impl SavedSettings {
         f.fine_tune_blocks.set(self.fine_tune_blocks.clone());
         f.fine_tune_epochs.set(self.fine_tune_epochs.clone());
         f.val_percent.set(self.val_percent.clone());
+        f.layer.set(self.layer);
     }
 }
 

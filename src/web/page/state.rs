@@ -5,6 +5,7 @@ use super::client::client;
 use super::ids;
 use crate::core::dataset::PhotoId;
 use crate::ml::backbone::BackboneKind;
+use crate::ml::layers::cut_points;
 use crate::ml::pipeline::Phase;
 use crate::ml::session::{BaselineReport, LayerRow, MapPoint, RunStats};
 use crate::ml::settings::{TrainChoices, TrainSettings};
@@ -315,6 +316,10 @@ pub struct SettingsForm {
     pub fine_tune_epochs: RwSignal<String>,
     /// Percent of each class's photos held out.
     pub val_percent: RwSignal<String>,
+    /// Which cut point the head trains on: an index into the backbone's
+    /// [`cut_points`](crate::ml::layers::cut_points) below the last, `None` for the last stage
+    /// (the default). An index, so the choice carries over when the network changes.
+    pub layer: RwSignal<Option<usize>>,
 }
 
 impl Default for SettingsForm {
@@ -327,13 +332,14 @@ impl Default for SettingsForm {
             fine_tune_blocks: RwSignal::new(d.fine_tune_blocks.to_string()),
             fine_tune_epochs: RwSignal::new(d.fine_tune.epochs.to_string()),
             val_percent: RwSignal::new(format!("{}", (d.val_share * 100.0).round())),
+            layer: RwSignal::new(None),
         }
     }
 }
 
 impl SettingsForm {
-    /// The settings, or what is wrong with them in plain words.
-    pub fn parse(&self) -> Result<TrainSettings, String> {
+    /// The settings for training on `backbone`, or what is wrong with them in plain words.
+    pub fn parse(&self, backbone: BackboneKind) -> Result<TrainSettings, String> {
         fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
             s.trim()
                 .parse::<T>()
@@ -353,9 +359,15 @@ impl SettingsForm {
                 "number of epochs",
             )?),
             val_share: Some(val / 100.0),
+            cut_stage: self
+                .layer
+                .get_untracked()
+                .and_then(|i| cut_points(backbone).get(i).copied()),
             ..TrainChoices::default()
         };
-        choices.settings().map_err(|e| super::words::ml_error(&e))
+        choices
+            .settings_for(backbone)
+            .map_err(|e| super::words::ml_error(&e))
     }
 }
 

@@ -21,7 +21,10 @@ pub fn best(rows: &[LayerRow]) -> Option<usize> {
 
 #[component]
 fn LayerTable(rows: Vec<LayerRow>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let layer = state.settings.layer;
     let last = rows.last().map_or(0, |r| r.stage);
+    let last_index = rows.len().saturating_sub(1);
     let best = best(&rows);
     let verdict = match best.map(|b| &rows[b]) {
         Some(b) if b.stage == last => {
@@ -37,6 +40,9 @@ fn LayerTable(rows: Vec<LayerRow>) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, r)| {
+            // The settings' value for this row: `None` is the last stage.
+            let choice = (i != last_index).then_some(i);
+            let chosen = move || layer.get() == choice;
             view! {
                 <tr
                     data-testid="layer-row"
@@ -51,6 +57,17 @@ fn LayerTable(rows: Vec<LayerRow>) -> impl IntoView {
                         {words::percent(r.accuracy)}
                         {(!r.beats_chance).then_some(" (no better than chance)")}
                     </td>
+                    <td>
+                        <button
+                            class="button link"
+                            type="button"
+                            data-testid="use-layer"
+                            disabled=chosen
+                            on:click=move |_| layer.set(choice)
+                        >
+                            {move || if chosen() { "Chosen" } else { "Train on this" }}
+                        </button>
+                    </td>
                 </tr>
             }
         })
@@ -62,11 +79,17 @@ fn LayerTable(rows: Vec<LayerRow>) -> impl IntoView {
                     <th scope="col">"Features from"</th>
                     <th scope="col">"Expected"</th>
                     <th scope="col">"Held-out accuracy"</th>
+                    <th scope="col"></th>
                 </tr>
             </thead>
             <tbody>{body}</tbody>
         </table>
         <p class="compare-sentence">{verdict}</p>
+        <Show when=move || layer.get().is_some()>
+            <p class="note" data-testid="layer-chosen">
+                "The next training learns from the layer chosen (Settings → Features from). Press Train again to use it."
+            </p>
+        </Show>
     }
 }
 

@@ -1,6 +1,8 @@
 //! The training settings, folded away with sensible defaults.
 
+use crate::ml::layers::cut_points;
 use crate::web::page::state::AppState;
+use crate::web::page::words;
 use leptos::prelude::*;
 
 #[component]
@@ -29,6 +31,47 @@ fn Field(
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
             <span class="field-help">{help}</span>
+        </label>
+    }
+}
+
+/// Which layer's features the head learns from: the last (default) or an earlier cut point.
+#[component]
+fn LayerField(#[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let layer = state.settings.layer;
+    let options = move || {
+        let kind = state.backbone.get();
+        let points = cut_points(kind);
+        let last = kind.last_stage();
+        let chosen = layer.get();
+        let mut options = vec![view! {
+            <option value="last".to_string() selected=chosen.is_none()>
+                {words::layer_name(last, last, kind.stage_channels(last))}
+            </option>
+        }];
+        for (i, &stage) in points.iter().enumerate().filter(|&(_, &s)| s != last) {
+            options.push(view! {
+                <option value=i.to_string() selected=chosen == Some(i)>
+                    {words::layer_name(stage, last, kind.stage_channels(stage))}
+                </option>
+            });
+        }
+        options
+    };
+    view! {
+        <label class="field">
+            <span class="field-label">"Features from"</span>
+            <select
+                data-testid="setting-layer"
+                disabled=move || disabled.get()
+                on:change=move |ev| layer.set(event_target_value(&ev).parse().ok())
+            >
+                {options}
+            </select>
+            <span class="field-help">
+                "The last layer suits everyday photos best; “Compare layers” after training shows yours."
+            </span>
         </label>
     }
 }
@@ -76,6 +119,7 @@ pub fn Settings() -> impl IntoView {
                     max="80"
                     disabled=locked
                 />
+                <LayerField disabled=locked />
                 <Field
                     label="Fine-tune last blocks"
                     help="0 trains only the new layer; more adapts the network too (slower)."
