@@ -2,9 +2,10 @@
 //! stages of the backbone as well as the last one, each with its expected (k-NN) and validation
 //! accuracy. Early stages see edges and textures, late ones object parts (see `ml::layers`).
 
+use super::compare_card::CompareCard;
 use crate::ml::session::LayerRow;
-use crate::web::page::compare::{Which, busy, run};
-use crate::web::page::state::{AppState, Comparison, TrainStatus};
+use crate::web::page::compare::Which;
+use crate::web::page::state::{AppState, TrainStatus};
 use crate::web::page::words;
 use leptos::prelude::*;
 
@@ -104,33 +105,17 @@ pub fn LayerCompare() -> impl IntoView {
         if !comparisons.available {
             return None;
         }
-        let body = match comparisons.layers {
-            Comparison::Idle => ().into_any(),
-            Comparison::Running(text) => {
-                view! { <p class="phase" aria-live="polite">{text}</p> }.into_any()
-            }
-            Comparison::Done(rows) => view! { <LayerTable rows=rows /> }.into_any(),
-            Comparison::Failed(text) => {
-                view! { <p class="error" role="alert">{text}</p> }.into_any()
-            }
-        };
         Some(view! {
-            <section class="card compare" data-testid="layer-compare">
-                <h3>"Which layer transfers?"</h3>
-                <p class="step-hint">
-                    "Early layers of the network see edges and textures, later ones object parts. Train the same head on each and see which suits your photos."
-                </p>
-                <button
-                    class="button secondary"
-                    type="button"
-                    data-testid="compare-layers"
-                    disabled=move || busy(state)
-                    on:click=move |_| run(state, Which::Layers)
-                >
-                    "Compare layers"
-                </button>
-                {body}
-            </section>
+            <CompareCard
+                which=Which::Layers
+                testid="layer-compare"
+                title="Which layer transfers?"
+                hint="Early layers of the network see edges and textures, later ones object parts. Train the same head on each and see which suits your photos."
+                button="Compare layers"
+                button_testid="compare-layers"
+                state=comparisons.layers
+                done=|rows| view! { <LayerTable rows=rows /> }.into_any()
+            />
         })
     }
 }

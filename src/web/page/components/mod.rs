@@ -3,6 +3,7 @@
 pub mod backbone_choice;
 pub mod backend_badge;
 pub mod class_card;
+pub mod compare_card;
 pub mod curves;
 pub mod feature_map;
 pub mod file_picker;

@@ -3,14 +3,13 @@
 //! training photos: see `ml::baseline` for why that is the fair baseline), and shows both
 //! validation accuracies and both runs' curves side by side.
 
+use super::compare_card::CompareCard;
 use super::curves::Curves;
 use crate::ml::pipeline::Phase;
 use crate::ml::session::BaselineReport;
-use crate::web::page::client::client;
-use crate::web::page::compare::{Which, busy, run};
-use crate::web::page::state::{AppState, Comparison, EpochPoint, TrainStatus};
+use crate::web::page::compare::Which;
+use crate::web::page::state::{AppState, EpochPoint, TrainStatus};
 use crate::web::page::words;
-use crate::web::protocol::Request;
 use leptos::prelude::*;
 
 /// The baseline's epochs as curve points.
@@ -99,47 +98,17 @@ pub fn TransferCompare() -> impl IntoView {
         if !comparisons.available {
             return None;
         }
-        let body = match comparisons.baseline {
-            Comparison::Idle => ().into_any(),
-            Comparison::Running(text) => view! {
-                <p class="phase" aria-live="polite">
-                    {text}
-                    <button
-                        class="button link"
-                        type="button"
-                        data-testid="compare-stop"
-                        on:click=move |_| client().send(Request::Stop, None)
-                    >
-                        "Stop"
-                    </button>
-                </p>
-            }
-            .into_any(),
-            Comparison::Done(report) => {
-                view! { <BaselineView report=report with=with /> }.into_any()
-            }
-            Comparison::Failed(text) => view! {
-                <p class="error" role="alert" data-testid="baseline-error">{text}</p>
-            }
-            .into_any(),
-        };
         Some(view! {
-            <section class="card compare" data-testid="transfer-compare">
-                <h3>"What did transfer bring?"</h3>
-                <p class="step-hint">
-                    "Train the same head the same way on the same photos, but on a network that never learned anything (random weights). The gap is what ImageNet taught it."
-                </p>
-                <button
-                    class="button secondary"
-                    type="button"
-                    data-testid="baseline-run"
-                    disabled=move || busy(state)
-                    on:click=move |_| run(state, Which::Baseline)
-                >
-                    "Compare with no transfer"
-                </button>
-                {body}
-            </section>
+            <CompareCard
+                which=Which::Baseline
+                testid="transfer-compare"
+                title="What did transfer bring?"
+                hint="Train the same head the same way on the same photos, but on a network that never learned anything (random weights). The gap is what ImageNet taught it."
+                button="Compare with no transfer"
+                button_testid="baseline-run"
+                state=comparisons.baseline
+                done=move |report| view! { <BaselineView report=report with=with /> }.into_any()
+            />
         })
     }
 }
