@@ -3,6 +3,7 @@
 
 use crate::core::archive::ArchiveError;
 use crate::core::dataset::DatasetError;
+use crate::core::output_check::OutputFault;
 use crate::ml::MlError;
 use crate::ml::backbone::BackboneKind;
 use crate::ml::error::ModelFileProblem;
@@ -496,4 +497,28 @@ pub fn layer_name(stage: usize, last: usize, width: usize) -> String {
     } else {
         format!("Stage {stage} of {last} ({width} features)")
     }
+}
+
+/// Why a model's answers are not a real model's, naming its classes.
+pub fn output_fault(fault: &OutputFault, classes: &[String]) -> String {
+    let what = match fault {
+        OutputFault::SingleClass(c) => format!(
+            "it answers “{}” for every photo",
+            classes.get(*c).map_or("one class", String::as_str)
+        ),
+        OutputFault::Constant => "it gives every photo the same scores".into(),
+        OutputFault::NonFinite { .. } => "its scores are not numbers".into(),
+        OutputFault::Empty | OutputFault::Ragged { .. } => "its answers are malformed".into(),
+    };
+    format!(
+        "The network without transfer learned nothing usable: {what}, so its accuracy is only the share of one class."
+    )
+}
+
+/// Too few held-out photos for any accuracy to show learning rather than luck.
+pub fn too_few_to_tell(held_out: usize) -> String {
+    format!(
+        "With {} held out, no accuracy can tell learning from luck: add photos, or raise the validation share in the settings.",
+        photos(held_out)
+    )
 }

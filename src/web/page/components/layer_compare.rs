@@ -56,7 +56,7 @@ fn LayerTable(rows: Vec<LayerRow>) -> impl IntoView {
                     <td>{words::percent(r.expected)}</td>
                     <td>
                         {words::percent(r.accuracy)}
-                        {(!r.beats_chance).then_some(" (no better than chance)")}
+                        {(!r.beats_chance).then_some(" (could be luck)")}
                     </td>
                     <td>
                         <button

@@ -33,11 +33,14 @@ fn BaselineView(report: BaselineReport, with: Option<f32>) -> impl IntoView {
     let state = expect_context::<AppState>();
     let learned = report.beats_chance();
     let sentence = with.map(|w| words::transfer_gap(w, report.accuracy, learned));
-    let fault = report.fault.as_ref().map(|f| {
-        format!(
-            "Its answers are not a real model's ({f}), so its accuracy is only the share of one class."
-        )
-    });
+    let classes = state
+        .report
+        .with_untracked(|r| r.as_ref().map(|r| r.classes.clone()).unwrap_or_default());
+    let fault = report
+        .fault
+        .as_ref()
+        .map(|f| words::output_fault(f, &classes));
+    let too_few = report.chance_bar >= 1.0;
     let baseline_points = points(&report);
     let planned = baseline_points.len();
     view! {
@@ -56,16 +59,31 @@ fn BaselineView(report: BaselineReport, with: Option<f32>) -> impl IntoView {
                     {words::percent(report.accuracy)}
                 </span>
                 <span>
-                    {format!(
-                        "without transfer (random network) · chance is {}, learning shows above {}",
-                        words::percent(report.chance),
-                        words::percent(report.chance_bar),
-                    )}
+                    {if too_few {
+                        format!(
+                            "without transfer (random network) · chance is {}",
+                            words::percent(report.chance),
+                        )
+                    } else {
+                        format!(
+                            "without transfer (random network) · chance is {}, learning shows above {}",
+                            words::percent(report.chance),
+                            words::percent(report.chance_bar),
+                        )
+                    }}
                 </span>
             </div>
         </div>
         {sentence.map(|s| view! { <p class="compare-sentence" data-testid="baseline-sentence">{s}</p> })}
         {fault.map(|f| view! { <p class="note">{f}</p> })}
+        {too_few
+            .then(|| {
+                view! {
+                    <p class="note" data-testid="baseline-too-few">
+                        {words::too_few_to_tell(report.val_count)}
+                    </p>
+                }
+            })}
         <div class="compare-curves">
             <div>
                 <h4>"With transfer"</h4>
