@@ -112,6 +112,7 @@ test('the expected accuracy appears with two photos a class, follows new photos,
 
     const run = await train(page, 240_000);
     assert.equal(run.extracted, 0, 'training extracted photos the preview had embedded already');
+    const trainEnd = await page.evaluate(() => performance.now());
 
     // With vs without transfer: the same head on a random network.
     let started = Date.now();
@@ -141,8 +142,12 @@ test('the expected accuracy appears with two photos a class, follows new photos,
     // shows every photo.
     assert.equal((await mapClasses(page, 10)).length, 10);
 
+    // A full-page screenshot lays the whole page out on its thread: the test's work, not the
+    // page's, so its window is left out of the long-task gate below.
     await mkdir(SHOTS, { recursive: true });
+    const shotStart = await page.evaluate(() => performance.now());
     await page.screenshot({ path: join(SHOTS, 'transfer.png'), fullPage: true });
+    const shotEnd = await page.evaluate(() => performance.now());
 
     // The cut point is a setting: "Train on this" for stage 14, then train again on it.
     await page.getByTestId('use-layer').nth(1).click();
@@ -154,9 +159,15 @@ test('the expected accuracy appears with two photos a class, follows new photos,
 
     const workEnd = await page.evaluate(() => performance.now());
     const longTasks = await page.evaluate(() => window.__longTasks);
-    const during = longTasks.filter((t) => t.start + t.duration >= workStart && t.start <= workEnd);
+    const inWindow = (t, from, to) => t.start + t.duration >= from && t.start <= to;
+    // Training on features the preview cached starts at once and runs fast: the page must keep up.
+    const shot = longTasks.filter((t) => inWindow(t, shotStart, shotEnd));
+    const training = longTasks.filter((t) => inWindow(t, run.start, trainEnd));
+    const during = longTasks.filter((t) => inWindow(t, workStart, workEnd) && !inWindow(t, shotStart, shotEnd));
     const worst = Math.max(0, ...during.map((t) => t.duration));
-    console.log(`# ${during.length} long tasks on the page's thread, longest ${worst.toFixed(0)} ms`);
+    const ms = (ts) => ts.map((t) => t.duration.toFixed(0)).join(', ') || 'none';
+    console.log(`# ${during.length} long tasks on the page's thread, longest ${worst.toFixed(0)} ms` +
+      ` (while training: ${ms(training)}; during the screenshot: ${ms(shot)})`);
     assert.ok(worst <= LONG_TASK_LIMIT_MS, `a task on the page's thread took ${worst.toFixed(0)} ms`);
   } finally {
     await close();

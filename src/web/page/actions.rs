@@ -16,8 +16,9 @@ use crate::ml::settings::TrainSettings;
 use crate::web::glue::download::save_file;
 use crate::web::glue::fetch::fetch_bytes;
 use crate::web::glue::js;
+use crate::web::glue::yield_now::sleep;
 use crate::web::protocol::{BackendRequest, EngineError, LoadStep, Reply, Request};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -271,56 +272,73 @@ pub async fn train(state: AppState) {
         },
         None,
     );
-    while let Some(reply) = replies.next().await {
-        match reply {
-            Reply::Training(progress) => {
-                let view = run_view(state, &settings, slots, progress);
-                state.train.set(TrainStatus::Running(view));
+    let handle = |reply: Reply| match reply {
+        Reply::Training(progress) => {
+            let view = run_view(state, &settings, slots, progress);
+            state.train.set(TrainStatus::Running(view));
+        }
+        Reply::Trained(report) => {
+            let classes = report.classes.len();
+            let confusion = report.validation.as_ref();
+            state.report.set(Some(Report {
+                classes: report.classes.clone(),
+                val_accuracy: confusion.map(|c| c.accuracy()),
+                per_class: confusion
+                    .map(|c| c.per_class_accuracy())
+                    .unwrap_or_else(|| vec![None; classes]),
+                confusion: confusion
+                    .map(|c| c.counts.clone())
+                    .unwrap_or_else(|| vec![vec![0; classes]; classes]),
+                stats: report.stats,
+                backend: state
+                    .backend
+                    .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id()))
+                    .to_string(),
+                backbone: state.backbone.get_untracked(),
+                mistakes: report.mistakes,
+            }));
+            state.comparisons.set(Comparisons {
+                available: true,
+                ..Comparisons::none()
+            });
+            state.trained_on.set(Some(snapshot.clone()));
+            state.model.set(Some(ModelInfo {
+                classes: report.classes,
+                origin: ModelOrigin::Trained,
+            }));
+            state.train.set(TrainStatus::Finished);
+            project::save_trained_model(state);
+        }
+        Reply::TrainFailed(EngineError::Session(SessionError::Stopped)) => {
+            state.train.set(TrainStatus::Stopped)
+        }
+        Reply::TrainFailed(e) => {
+            log::warn!("training: {e}");
+            state.train.set(TrainStatus::Failed(words::train_error(&e)));
+        }
+        Reply::Crashed(m) => state.train.set(TrainStatus::Failed(words::crashed(&m))),
+        other => log::warn!("unexpected answer to training: {other:?}"),
+    };
+    while let Some(first) = replies.next().await {
+        let mut batch = vec![first];
+        if matches!(batch[0], Reply::Training(_)) {
+            // Let progress gather, then draw it once (see DRAW_EVERY_MS).
+            sleep(DRAW_EVERY_MS).await;
+            while let Some(Some(more)) = replies.next().now_or_never() {
+                batch.push(more);
             }
-            Reply::Trained(report) => {
-                let classes = report.classes.len();
-                let confusion = report.validation.as_ref();
-                state.report.set(Some(Report {
-                    classes: report.classes.clone(),
-                    val_accuracy: confusion.map(|c| c.accuracy()),
-                    per_class: confusion
-                        .map(|c| c.per_class_accuracy())
-                        .unwrap_or_else(|| vec![None; classes]),
-                    confusion: confusion
-                        .map(|c| c.counts.clone())
-                        .unwrap_or_else(|| vec![vec![0; classes]; classes]),
-                    stats: report.stats,
-                    backend: state
-                        .backend
-                        .with_untracked(|b| b.as_ref().map_or("cpu", |b| b.kind.id()))
-                        .to_string(),
-                    backbone: state.backbone.get_untracked(),
-                    mistakes: report.mistakes,
-                }));
-                state.comparisons.set(Comparisons {
-                    available: true,
-                    ..Comparisons::none()
-                });
-                state.trained_on.set(Some(snapshot.clone()));
-                state.model.set(Some(ModelInfo {
-                    classes: report.classes,
-                    origin: ModelOrigin::Trained,
-                }));
-                state.train.set(TrainStatus::Finished);
-                project::save_trained_model(state);
-            }
-            Reply::TrainFailed(EngineError::Session(SessionError::Stopped)) => {
-                state.train.set(TrainStatus::Stopped)
-            }
-            Reply::TrainFailed(e) => {
-                log::warn!("training: {e}");
-                state.train.set(TrainStatus::Failed(words::train_error(&e)));
-            }
-            Reply::Crashed(m) => state.train.set(TrainStatus::Failed(words::crashed(&m))),
-            other => log::warn!("unexpected answer to training: {other:?}"),
+        }
+        // Handled in one task: the page redraws once for the whole batch.
+        for reply in batch {
+            handle(reply);
         }
     }
 }
+
+/// Training progress is drawn at most about this often, in milliseconds. With its features
+/// cached (the expected accuracy embeds every photo) or on a GPU, the engine sends dozens of
+/// epochs a second; drawing each one kept the page's thread busy past 100 ms at times.
+const DRAW_EVERY_MS: u32 = 50;
 
 /// Asks the running training to stop (it keeps the best epoch so far).
 pub fn stop(state: AppState) {

@@ -7,10 +7,14 @@ use super::client::client;
 use super::state::{AppState, Comparison};
 use super::words;
 use crate::ml::pipeline::{Phase, Progress};
+use crate::web::glue::js::now_ms;
 use crate::web::protocol::{Reply, Request};
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
+/// How often a running comparison's progress line is redrawn at most, in milliseconds.
+const SHOW_EVERY_MS: f64 = 100.0;
 
 /// Which comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,13 +73,20 @@ pub fn run(state: AppState, which: Which) {
     };
     spawn_local(async move {
         let mut replies = client().call(request, None);
+        let mut shown_at = f64::NEG_INFINITY;
         while let Some(reply) = replies.next().await {
             // A training started meanwhile: its results replace what this compared with.
             if !state.comparisons.with_untracked(|c| c.available) {
                 return;
             }
             match reply {
-                Reply::Comparing(p) => running(state, which, doing(&p)),
+                // A line of text: redrawn at most every SHOW_EVERY_MS, the engine sends one per
+                // step.
+                Reply::Comparing(p) if now_ms() - shown_at >= SHOW_EVERY_MS => {
+                    shown_at = now_ms();
+                    running(state, which, doing(&p));
+                }
+                Reply::Comparing(_) => {}
                 Reply::Baselined(result) => {
                     let value = match result {
                         Ok(report) => Comparison::Done(report),
