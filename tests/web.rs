@@ -406,7 +406,10 @@ async fn feature_map_draws_every_photo_by_class() {
         explained: [1.0, 0.0],
     });
     settle(10).await;
-    assert!(by_testid(&root, "feature-map").is_empty(), "one photo: no map");
+    assert!(
+        by_testid(&root, "feature-map").is_empty(),
+        "one photo: no map"
+    );
 
     let map = MapView {
         classes: vec!["Cat".into(), "Dog".into()],
@@ -426,8 +429,15 @@ async fn feature_map_draws_every_photo_by_class() {
         .map(|p| p.get_attribute("data-class").unwrap())
         .collect();
     assert_eq!(classes, ["Cat", "Cat", "Dog"]);
-    assert!(points.iter().all(|p| p.get_attribute("data-mistake").is_none()));
-    assert!(root.text_content().unwrap().contains("90%"), "explained variance");
+    assert!(
+        points
+            .iter()
+            .all(|p| p.get_attribute("data-mistake").is_none())
+    );
+    assert!(
+        root.text_content().unwrap().contains("90%"),
+        "explained variance"
+    );
 
     // After training, the held-out photo the model got wrong is ringed.
     state.report.set(Some(whisker::web::page::state::Report {
@@ -458,9 +468,14 @@ async fn feature_map_draws_every_photo_by_class() {
 
     // Inside the 320 x 220 drawing; the x spread (1.1) and y spread (0.2) keep their ratio.
     let placed = layout(&map);
-    assert!(placed.iter().all(|&(x, y)| (0.0..=320.0).contains(&x) && (0.0..=220.0).contains(&y)));
+    assert!(
+        placed
+            .iter()
+            .all(|&(x, y)| (0.0..=320.0).contains(&x) && (0.0..=220.0).contains(&y))
+    );
     let dx = placed[2].0 - placed[0].0;
-    let dy = placed[0].1 - placed[1].1;
+    // SVG's y grows downwards: the higher photo (y 0.1) is drawn above the lower (-0.1).
+    let dy = placed[1].1 - placed[0].1;
     assert!((dx / dy - 1.1 / 0.2).abs() < 1e-3, "{dx} {dy}");
 
     drop(handle);
@@ -478,7 +493,13 @@ fn the_best_layer_prefers_the_last_on_ties() {
         accuracy,
         beats_chance: true,
     };
-    assert_eq!(best(&[row(7, 0.6, 0.9), row(14, 0.8, 0.9), row(18, 0.9, 0.9)]), Some(2));
-    assert_eq!(best(&[row(7, 0.6, 0.9), row(14, 0.8, 1.0), row(18, 1.0, 0.9)]), Some(1));
+    assert_eq!(
+        best(&[row(7, 0.6, 0.9), row(14, 0.8, 0.9), row(18, 0.9, 0.9)]),
+        Some(2)
+    );
+    assert_eq!(
+        best(&[row(7, 0.6, 0.9), row(14, 0.8, 1.0), row(18, 1.0, 0.9)]),
+        Some(1)
+    );
     assert_eq!(best(&[]), None);
 }
