@@ -333,7 +333,8 @@ impl Engine {
     }
 
     /// Serves [`Request::Baseline`] or [`Request::CompareLayers`] (`layers`): progress as
-    /// [`Reply::Comparing`], ended by `Stop`, `Reset` or a newer preview turn's training.
+    /// [`Reply::Comparing`], ended early by `Stop` or `Reset`. The session counts it as a
+    /// training run, so a `Train` meanwhile is refused as busy (the page waits anyway).
     async fn compare(&self, id: RequestId, layers: bool) -> Reply {
         let session = match self.session() {
             Ok(session) => session,

@@ -30,7 +30,8 @@ pub fn watch(state: AppState) {
         let snapshot = state.snapshot();
         let ready = state.load.get() == LoadState::Ready;
         let pending = state.pending_photos() > 0;
-        if !ready || pending || state.is_training() {
+        // The engine refuses to embed photos while it trains or compares: ask again after.
+        if !ready || pending || super::compare::busy(state) {
             return;
         }
         let turn = LATEST.with(|l| {
