@@ -67,6 +67,9 @@ test('a reload restores the project and its model; Start over deletes it', { tim
     await page.getByTestId('train-done').waitFor({ timeout: 10_000 });
     assert.equal((await page.getByTestId('val-accuracy').innerText()).trim(), accuracy);
     assert.equal(await page.getByTestId('stale').count(), 0, 'the restored model is not out of date');
+    // The run the results came from is not in the new engine: the page says how to compare again.
+    await page.getByTestId('compare-unavailable').waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('baseline-run').count(), 0);
 
     // Predictions work at once, and say the same.
     const after = await predict(page, held, 120_000);

@@ -114,7 +114,16 @@ pub fn TransferCompare() -> impl IntoView {
         let with = state.report.with(|r| r.as_ref().map(|r| r.val_accuracy))?;
         let comparisons = state.comparisons.get();
         if !comparisons.available {
-            return None;
+            // Results restored after a reload (or a restarted engine): the run they came from is
+            // gone from the engine, so there is nothing to compare with until the next training.
+            return Some(
+                view! {
+                    <p class="note" data-testid="compare-unavailable">
+                        "Train again to see what transfer brought and which layer suits your photos."
+                    </p>
+                }
+                .into_any(),
+            );
         }
         Some(view! {
             <CompareCard
@@ -127,6 +136,7 @@ pub fn TransferCompare() -> impl IntoView {
                 state=comparisons.baseline
                 done=move |report| view! { <BaselineView report=report with=with /> }.into_any()
             />
-        })
+        }
+        .into_any())
     }
 }
