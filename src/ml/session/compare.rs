@@ -66,8 +66,8 @@ pub struct LayerRow {
 
 impl Session {
     /// The last run's photos, split and settings, head only and without the refit (only the
-    /// held-out run is compared). [`SessionError::NoModel`] before any training;
-    /// [`MlError::BadSetting`] when it held no photo out.
+    /// held-out run is compared). [`MlError::BadSetting`] (in words a user can act on) before
+    /// any training and when the run held no photo out.
     fn comparable_run(&self) -> Result<(Rc<LastRun>, TrainSettings), MlError> {
         let run = self
             .last_run
