@@ -1,7 +1,7 @@
 //! What the page and the engine say to each other, and every type that crosses between them.
 //! The engine (network, photos' inputs, feature cache) runs in a Web Worker so no computation
 //! ever blocks the page; messages cross the thread boundary as JSON, with an attachment alongside
-//! (a photo's file, the weights' bytes).
+//! (a photo's file, a camera frame's `ImageBitmap`, the weights' bytes).
 //!
 //! This module imports nothing else from `web`: the page side (`page`) and the engine side
 //! (`engine`) both build on it, and never on each other.
@@ -46,7 +46,8 @@ pub enum Request {
     /// the latest `Load` if it asked for that backbone (a download that ends after the user chose
     /// again is dropped). No answer: the `Load` request answers.
     Weights { backbone: BackboneKind },
-    /// Decode and preprocess the attached file and keep it as `photo`. Answered by
+    /// Decode and preprocess the attached file (or camera frame, an `ImageBitmap`) and keep it
+    /// as `photo`. Answered by
     /// [`Reply::PhotoAdded`] (with the photo's compact copy) or [`Reply::PhotoFailed`].
     AddPhoto { photo: PhotoId, name: String },
     /// Forget a photo and its cached features. No answer.
@@ -72,8 +73,8 @@ pub enum Request {
     /// [`crate::ml::session::Session::compare_layers`]). Answered by [`Reply::Comparing`]s,
     /// then [`Reply::LayersCompared`]. `Stop` ends it.
     CompareLayers,
-    /// Predict the class of the attached file under the trained model. Answered by
-    /// [`Reply::Predicted`].
+    /// Predict the class of the attached file (or camera frame, an `ImageBitmap`) under the
+    /// trained model. Answered by [`Reply::Predicted`].
     Predict { name: String },
     /// What the engine holds. Answered by [`Reply::Status`].
     Inspect,

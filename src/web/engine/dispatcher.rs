@@ -11,6 +11,7 @@ use crate::ml::pipeline::Progress;
 use crate::ml::session::{LabelledPhoto, PhotoPreview, Session, SessionError};
 use crate::ml::settings::TrainSettings;
 use crate::ml::{MlError, ModelFileProblem};
+use crate::web::glue::decode::ImageSource;
 use crate::web::glue::js::{self, now_ms};
 use crate::web::glue::yield_now::{yield_now, yield_task};
 use crate::web::protocol::{
@@ -136,7 +137,7 @@ impl Dispatcher {
                 });
             }
             request => {
-                let file = attachment.and_then(|a| a.dyn_into::<web_sys::Blob>().ok());
+                let file = attachment.and_then(ImageSource::from_attachment);
                 let engine = self.inner.clone();
                 spawn_local(async move { engine.serve(id, request, file).await });
             }
@@ -238,7 +239,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn serve(&self, id: RequestId, request: Request, file: Option<web_sys::Blob>) {
+    async fn serve(&self, id: RequestId, request: Request, file: Option<ImageSource>) {
         match request {
             Request::AddPhoto { photo, name } => match file {
                 Some(file) => match self.add_photo(photo, &file, &name).await {
@@ -287,8 +288,8 @@ impl Engine {
                 Err(e) => self.send(id, Reply::ModelFailed(e)),
             },
             Request::OpenModel { name } => {
-                let reply = match file {
-                    Some(file) => match self.open_model(&file, &name).await {
+                let reply = match file.as_ref().and_then(ImageSource::file) {
+                    Some(file) => match self.open_model(file, &name).await {
                         Ok(summary) => Reply::ModelOpened(summary),
                         Err(e) => Reply::ModelFailed(e),
                     },
@@ -391,7 +392,7 @@ impl Engine {
     async fn add_photo(
         &self,
         photo: PhotoId,
-        file: &web_sys::Blob,
+        file: &ImageSource,
         name: &str,
     ) -> Result<Option<web_sys::Blob>, PhotoError> {
         // The input is computed now only to refuse a photo that cannot be used at once; the
@@ -403,10 +404,14 @@ impl Engine {
             .unwrap_or_default();
         let result = prepare_with_copy(file, name, &how)
             .await
-            .map(|(_input, copy)| {
-                self.photos
-                    .keep(photo, name, copy.clone().unwrap_or_else(|| file.clone()));
-                copy
+            .and_then(|(_input, copy)| {
+                // A camera frame has no file to keep instead of the copy.
+                let kept = copy
+                    .clone()
+                    .or_else(|| file.file().cloned())
+                    .ok_or_else(|| no_copy(name))?;
+                self.photos.keep(photo, name, kept);
+                Ok(copy)
             });
         if let Err(e) = &result {
             log::warn!("{e}");
@@ -460,7 +465,7 @@ impl Engine {
         Ok(report)
     }
 
-    async fn predict(&self, file: &web_sys::Blob, name: &str) -> Result<Prediction, EngineError> {
+    async fn predict(&self, file: &ImageSource, name: &str) -> Result<Prediction, EngineError> {
         let session = self.session()?;
         let classes = session
             .model()
@@ -496,6 +501,14 @@ fn unreadable_model(name: &str, detail: &str) -> EngineError {
         ModelFileProblem::Damaged(detail.to_string()),
     ))
     .into()
+}
+
+/// A camera frame this browser could not keep as a JPEG: without a copy it cannot be saved.
+fn no_copy(name: &str) -> PhotoError {
+    PhotoError::Decode(DecodeError::Pixels {
+        name: name.to_string(),
+        detail: "this browser could not keep a copy of the camera's picture".into(),
+    })
 }
 
 fn missing_file(name: &str) -> PhotoError {

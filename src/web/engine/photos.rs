@@ -5,30 +5,31 @@
 
 use crate::core::dataset::PhotoId;
 use crate::core::preprocess::{ImageView, Preprocess};
-use crate::web::glue::decode;
+use crate::web::glue::decode::{self, ImageSource};
 use crate::web::protocol::PhotoError;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// Decodes a file and preprocesses it into a backbone's `[3, 224, 224]` input (each backbone
-/// has its own scaling, see [`crate::ml::backbone::BackboneKind::preprocess`]).
+/// Decodes a file (or reads a camera frame) and preprocesses it into a backbone's
+/// `[3, 224, 224]` input (each backbone has its own scaling, see
+/// [`crate::ml::backbone::BackboneKind::preprocess`]).
 pub async fn prepare(
-    blob: &web_sys::Blob,
+    source: &ImageSource,
     name: &str,
     how: &Preprocess,
 ) -> Result<Vec<f32>, PhotoError> {
-    let decoded = decode::decode_blob(blob, name).await?;
+    let decoded = decode::decode(source, name).await?;
     preprocess(&decoded, name, how)
 }
 
 /// [`prepare`], and the photo's compact JPEG copy (see [`decode::Decoded::jpeg`]); `None` if
 /// this browser cannot encode one.
 pub async fn prepare_with_copy(
-    blob: &web_sys::Blob,
+    source: &ImageSource,
     name: &str,
     how: &Preprocess,
 ) -> Result<(Vec<f32>, Option<web_sys::Blob>), PhotoError> {
-    let decoded = decode::decode_blob(blob, name).await?;
+    let decoded = decode::decode(source, name).await?;
     let input = preprocess(&decoded, name, how)?;
     let copy = match decoded.jpeg().await {
         Ok(copy) => Some(copy),
@@ -90,7 +91,7 @@ impl PhotoStore {
             .get(&id)
             .map(|k| (k.name.clone(), k.copy.clone()))
             .ok_or(PhotoError::Gone(id))?;
-        prepare(&copy, &name, how).await
+        prepare(&ImageSource::File(copy), &name, how).await
     }
 
     /// Forgets a photo.

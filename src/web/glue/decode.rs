@@ -1,6 +1,7 @@
 //! Decoding a user's photo with the browser's own decoders: `createImageBitmap` (EXIF orientation
 //! applied, downscaled with high quality so the shorter side is about [`SHORT_SIDE`] pixels),
-//! then the pixels through an `OffscreenCanvas`.
+//! then the pixels through an `OffscreenCanvas`. A camera frame arrives already decoded (an
+//! `ImageBitmap`, see [`ImageSource`]) and takes the same path from the downscaling on.
 
 use super::js;
 use crate::web::protocol::DecodeError;
@@ -61,6 +62,47 @@ impl Decoded {
     }
 }
 
+/// A photo as it reaches the engine: a file to decode, or a camera frame the page took as
+/// pixels (no JPEG round trip on the way).
+#[derive(Debug, Clone)]
+pub enum ImageSource {
+    /// An uploaded file (or any blob).
+    File(web_sys::Blob),
+    /// A camera frame (`createImageBitmap(video)` on the page), already decoded.
+    Frame(ImageBitmap),
+}
+
+impl ImageSource {
+    /// The source a request's attachment carries, if it is one.
+    pub fn from_attachment(attachment: JsValue) -> Option<Self> {
+        if attachment.is_instance_of::<ImageBitmap>() {
+            return Some(ImageSource::Frame(attachment.unchecked_into()));
+        }
+        attachment.dyn_into().ok().map(ImageSource::File)
+    }
+
+    /// The file, if this is one (a frame has no file to fall back on).
+    pub fn file(&self) -> Option<&web_sys::Blob> {
+        match self {
+            ImageSource::File(blob) => Some(blob),
+            ImageSource::Frame(_) => None,
+        }
+    }
+}
+
+/// Decodes a file or a camera frame into RGBA pixels, upright, shorter side at most
+/// [`SHORT_SIDE`]. A frame's bitmap is closed (its memory freed) once read.
+pub async fn decode(source: &ImageSource, name: &str) -> Result<Decoded, DecodeError> {
+    match source {
+        ImageSource::File(blob) => decode_blob(blob, name).await,
+        ImageSource::Frame(bitmap) => {
+            let result = decode_image(bitmap.as_ref(), name).await;
+            bitmap.close();
+            result
+        }
+    }
+}
+
 /// Decodes an image file (or any blob) into RGBA pixels, upright, shorter side at most
 /// [`SHORT_SIDE`].
 pub async fn decode_blob(blob: &web_sys::Blob, name: &str) -> Result<Decoded, DecodeError> {
@@ -70,6 +112,11 @@ pub async fn decode_blob(blob: &web_sys::Blob, name: &str) -> Result<Decoded, De
             megabytes: blob.size() / 1024.0 / 1024.0,
         });
     }
+    decode_image(blob.as_ref(), name).await
+}
+
+/// Decodes anything `createImageBitmap` takes (a blob, an `ImageBitmap`) into RGBA pixels.
+async fn decode_image(source: &JsValue, name: &str) -> Result<Decoded, DecodeError> {
     let not_an_image = |_e: JsValue| DecodeError::NotAnImage {
         name: name.to_string(),
     };
@@ -80,7 +127,7 @@ pub async fn decode_blob(blob: &web_sys::Blob, name: &str) -> Result<Decoded, De
     let options = ImageBitmapOptions::new();
     options.set_image_orientation(ImageOrientation::FromImage);
     options.set_premultiply_alpha(PremultiplyAlpha::None);
-    let promise = js::create_image_bitmap(blob.as_ref(), &options).map_err(not_an_image)?;
+    let promise = js::create_image_bitmap(source, &options).map_err(not_an_image)?;
     let bitmap: ImageBitmap = JsFuture::from(promise)
         .await
         .map_err(not_an_image)?

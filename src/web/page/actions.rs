@@ -20,7 +20,7 @@ use crate::web::glue::yield_now::sleep;
 use crate::web::protocol::{BackendRequest, EngineError, LoadStep, Reply, Request};
 use futures::{FutureExt, StreamExt};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The backend a query string such as `?backend=cpu&x=1` asks for.
 pub fn backend_request(search: &str) -> BackendRequest {
@@ -141,23 +141,26 @@ pub async fn add_photos(state: AppState, class: ClassEntry, files: Vec<web_sys::
     }
 }
 
-/// Sends one photo (counted in `class.pending`) to the engine. Once the engine keeps it, it
-/// shows in `class` as the engine's compact copy, which is saved with the project unless
-/// `stored` names its saved file already. Returns whether it was added.
+/// Sends one photo (counted in `class.pending`) to the engine: a file (`Blob`) or a camera frame
+/// (`ImageBitmap`, moved to the engine). Once the engine keeps it, it shows in `class` as the
+/// engine's compact copy, which is saved with the project unless `stored` names its saved file
+/// already. Returns whether it was added.
 pub async fn add_photo(
     state: AppState,
     class: ClassEntry,
-    blob: &web_sys::Blob,
+    photo: &JsValue,
     name: &str,
     stored: Option<String>,
 ) -> bool {
     let id = ids::photo_id();
+    // A file can stand in for a missing copy; a frame is gone once sent.
+    let file = photo.dyn_ref::<web_sys::Blob>().cloned();
     let mut answers = client().call_for_attachments(
         Request::AddPhoto {
             photo: id,
             name: name.to_string(),
         },
-        Some(blob.as_ref()),
+        Some(photo),
     );
     let added = match answers.next().await {
         // The class was deleted while the photo was being read.
@@ -166,9 +169,13 @@ pub async fn add_photo(
             false
         }
         Some((Reply::PhotoAdded, copy)) => {
-            let source: web_sys::Blob = copy
-                .and_then(|c| c.dyn_into().ok())
-                .unwrap_or_else(|| blob.clone());
+            let Some(source) = copy.and_then(|c| c.dyn_into().ok()).or(file) else {
+                // The engine always sends a frame's copy (it refuses the frame otherwise).
+                log::warn!("no copy of {name} came back");
+                client().send(Request::Forget { photo: id }, None);
+                class.pending.update(|p| *p = p.saturating_sub(1));
+                return false;
+            };
             let stored = stored.unwrap_or_else(|| project::save_photo(state, &source));
             let photo = Photo {
                 id,

@@ -82,7 +82,8 @@ pub fn in_worker() -> bool {
 }
 
 impl Client {
-    /// Sends `request` (with an attachment: a photo's `File`, the weights' `Uint8Array`) and
+    /// Sends `request` (with an attachment: a photo's `File`, a camera frame's `ImageBitmap`,
+    /// the weights' `Uint8Array`) and
     /// returns its replies, ending after the final one.
     pub fn call(&self, request: Request, attachment: Option<&JsValue>) -> Replies {
         fn reply(answer: Answer) -> Reply {
@@ -146,11 +147,9 @@ impl Client {
             handle(&message);
         }
         let Some(worker) = worker else { return };
-        // Bytes move to the worker instead of being copied.
-        let sent = match attachment.and_then(|a| a.dyn_ref::<js_sys::Uint8Array>()) {
-            Some(bytes) => {
-                worker.post_message_with_transfer(&message, &js_sys::Array::of1(&bytes.buffer()))
-            }
+        // Bytes and frames move to the worker instead of being copied.
+        let sent = match attachment.and_then(transferable) {
+            Some(moved) => worker.post_message_with_transfer(&message, &js_sys::Array::of1(&moved)),
             None => worker.post_message(&message),
         };
         if let Err(e) = sent {
@@ -185,6 +184,17 @@ impl Client {
             f(message);
         }
     }
+}
+
+/// What of an attachment moves to the worker rather than being copied: a `Uint8Array`'s buffer,
+/// an `ImageBitmap` (unusable on the page afterwards).
+fn transferable(attachment: &JsValue) -> Option<JsValue> {
+    if let Some(bytes) = attachment.dyn_ref::<js_sys::Uint8Array>() {
+        return Some(bytes.buffer().into());
+    }
+    attachment
+        .is_instance_of::<web_sys::ImageBitmap>()
+        .then(|| attachment.clone())
 }
 
 /// Takes a message from the engine (a reply envelope, or the fatal message of a dying worker)

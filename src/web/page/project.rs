@@ -492,7 +492,7 @@ async fn apply(
             match read(&photo.file).await {
                 Some(blob) => {
                     let stored = (saved == Saved::Already).then(|| photo.file.clone());
-                    if add_photo(state, *entry, &blob, &photo.name, stored).await {
+                    if add_photo(state, *entry, blob.as_ref(), &photo.name, stored).await {
                         photos += 1;
                     }
                 }
