@@ -503,3 +503,76 @@ fn the_best_layer_prefers_the_last_on_ties() {
     );
     assert_eq!(best(&[]), None);
 }
+
+#[wasm_bindgen_test]
+fn camera_errors_are_told_in_plain_words() {
+    use std::collections::HashSet;
+    use whisker::web::glue::camera::CameraError;
+    use whisker::web::page::words::camera_error;
+    let from = CameraError::from_dom;
+    assert_eq!(
+        from("NotAllowedError", "Permission denied"),
+        CameraError::Denied
+    );
+    assert_eq!(from("SecurityError", ""), CameraError::Denied);
+    assert_eq!(from("NotFoundError", ""), CameraError::NotFound);
+    assert_eq!(from("OverconstrainedError", ""), CameraError::NotFound);
+    assert!(matches!(from("NotReadableError", "in use"), CameraError::Busy(m) if m == "in use"));
+    assert!(matches!(from("TypeError", "bad"), CameraError::Failed(_)));
+    let all = [
+        CameraError::Unavailable,
+        CameraError::Denied,
+        CameraError::NotFound,
+        CameraError::Busy("x".into()),
+        CameraError::Stopped,
+        CameraError::Failed("x".into()),
+    ];
+    let sentences: HashSet<String> = all.iter().map(camera_error).collect();
+    assert_eq!(
+        sentences.len(),
+        all.len(),
+        "each problem has its own sentence"
+    );
+    for s in &sentences {
+        assert!(s.ends_with('.') && !s.contains("Error"), "{s}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_camera_frame_becomes_a_photo_with_a_saved_copy() {
+    use futures::StreamExt;
+    use whisker::core::dataset::PhotoId;
+    use whisker::web::protocol::{Reply, Request};
+    whisker::web::prepare_page();
+    // A frame as the camera gives it: decoded pixels in an ImageBitmap, not a file.
+    let canvas = web_sys::OffscreenCanvas::new(640, 480).unwrap();
+    let ctx: web_sys::OffscreenCanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    ctx.set_fill_style_str("#3264c8");
+    ctx.fill_rect(0.0, 0.0, 640.0, 480.0);
+    let frame = canvas.transfer_to_image_bitmap().unwrap();
+
+    // The engine takes the bitmap itself as a photo, and answers with the JPEG copy the page
+    // shows and saves (a frame has no file of its own to save).
+    let before = engine_status().await.photos;
+    let photo = PhotoId(9_001);
+    let client = whisker::web::page::client::client();
+    let mut replies = client.call_for_attachments(
+        Request::AddPhoto {
+            photo,
+            name: "Camera photo 1".into(),
+        },
+        Some(frame.as_ref()),
+    );
+    let Some((Reply::PhotoAdded, Some(copy))) = replies.next().await else {
+        panic!("the frame was not added with a copy");
+    };
+    let copy: web_sys::Blob = copy.unchecked_into();
+    assert_eq!(copy.type_(), "image/jpeg");
+    assert!(copy.size() > 0.0);
+    // Moved to the engine, not copied: the page's bitmap is emptied.
+    assert_eq!(frame.width(), 0);
+    assert_eq!(engine_status().await.photos, before + 1);
+    client.send(Request::Forget { photo }, None);
+    assert_eq!(engine_status().await.photos, before);
+}

@@ -1,6 +1,7 @@
 //! The page: three steps (collect photos, train, try it), a header with the backend badge.
 
 use super::actions::load_engine;
+use super::camera::CameraState;
 use super::components::backbone_choice::BackboneChoice;
 use super::components::backend_badge::BackendBadge;
 use super::components::class_card::ClassCard;
@@ -34,6 +35,8 @@ fn new_class_name(classes: &[ClassEntry]) -> String {
 pub fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
+    // One camera for the whole page: the class cards and the live view hand it over.
+    provide_context(CameraState::new());
     spawn_local(load_engine(state));
     project::keep_saved(state);
     preview::watch(state);

@@ -2,6 +2,8 @@
 //! the engine (see [`crate::web::protocol`]) for everything heavy.
 //!
 //! - `client`: the connection to the engine;
+//! - `camera`: the camera (one open at a time) and recording photos with it; `live`: live
+//!   prediction on its frames;
 //! - `state`: the reactive state (signals), `ids` the ids of what the page creates;
 //! - `actions`: what the buttons do; `backbone`: the network chosen; `project`: the project
 //!   saved in the browser; `preview`: the expected accuracy and the feature map before training;
@@ -15,10 +17,12 @@
 pub mod actions;
 pub mod app;
 pub mod backbone;
+pub mod camera;
 pub mod client;
 pub mod compare;
 pub mod components;
 pub mod ids;
+pub mod live;
 pub mod preview;
 pub mod project;
 pub mod recovery;

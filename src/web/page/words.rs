@@ -9,6 +9,7 @@ use crate::ml::backbone::BackboneKind;
 use crate::ml::error::ModelFileProblem;
 use crate::ml::pipeline::{FineTuning, Phase};
 use crate::ml::session::SessionError;
+use crate::web::glue::camera::CameraError;
 use crate::web::glue::fetch::FetchError;
 use crate::web::glue::storage::StorageError;
 use crate::web::protocol::{
@@ -410,6 +411,50 @@ pub fn model_file_problem(name: &str, problem: &ModelFileProblem) -> String {
             format!("{name} does not describe a model Whisker can run.")
         }
     }
+}
+
+/// Why the camera cannot be used, in one sentence; the rest of the page keeps working.
+pub fn camera_error(e: &CameraError) -> String {
+    match e {
+        CameraError::Unavailable => {
+            "This browser can't use a camera on this page (it needs an https:// address). You can still add photos from files."
+        }
+        CameraError::Denied => {
+            "Whisker isn't allowed to use the camera. Allow it in your browser's site settings, or add photos from files."
+        }
+        CameraError::NotFound => "No camera was found. Connect one, or add photos from files.",
+        CameraError::Busy(_) => {
+            "The camera is in use by another app or tab. Close it there, then press the camera button again."
+        }
+        CameraError::Stopped => "The camera stopped. Press the camera button to start it again.",
+        CameraError::Failed(_) => "The camera could not start. Try again, or add photos from files.",
+    }
+    .to_string()
+}
+
+/// What to do with an open camera.
+pub fn camera_hint() -> &'static str {
+    "Hold the button to record photos. Move around a little: different angles help."
+}
+
+/// The name of the `n`th photo taken with the camera since the page opened.
+pub fn camera_photo(n: u64) -> String {
+    format!("Camera photo {n}")
+}
+
+/// The name of a live camera frame (in messages about it).
+pub fn live_frame() -> &'static str {
+    "the camera's picture"
+}
+
+/// Live prediction before its first answer.
+pub fn live_waiting() -> &'static str {
+    "Looking…"
+}
+
+/// The live prediction's update rate.
+pub fn live_rate(per_second: f64) -> String {
+    format!("{per_second:.1} updates a second")
 }
 
 /// `1234567` bytes as "1.2 MB".

@@ -1,7 +1,9 @@
-//! A class: its name, its photos (picked or dropped), a count and a delete button.
+//! A class: its name, its photos (picked, dropped or recorded with the camera), a count and a
+//! delete button.
 
 use super::file_picker::FilePicker;
 use super::photo_grid::PhotoGrid;
+use super::webcam::ClassWebcam;
 use crate::web::page::actions::add_photos;
 use crate::web::page::state::{AppState, ClassEntry, ClassId};
 use crate::web::page::words;
@@ -63,6 +65,7 @@ pub fn ClassCard(
                 disabled=locked
                 on_files=move |files| spawn_local(add_photos(state, class, files))
             />
+            <ClassWebcam class=class locked=locked />
             <Show when=move || { pending() > 0 }>
                 <p class="pending" data-testid="class-pending">
                     <span class="spinner" aria-hidden="true"></span>

@@ -2,12 +2,14 @@
 
 pub mod backbone_choice;
 pub mod backend_badge;
+pub mod camera_view;
 pub mod class_card;
 pub mod compare_card;
 pub mod curves;
 pub mod feature_map;
 pub mod file_picker;
 pub mod layer_compare;
+pub mod live_view;
 pub mod load_banner;
 pub mod model_actions;
 pub mod notice;
@@ -21,3 +23,4 @@ pub mod settings;
 pub mod train_panel;
 pub mod transfer_compare;
 pub mod transfer_preview;
+pub mod webcam;

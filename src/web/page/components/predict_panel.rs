@@ -1,6 +1,7 @@
-//! Try it: new photos and their class probabilities.
+//! Try it: new photos and their class probabilities, or the live camera.
 
 use super::file_picker::FilePicker;
+use super::live_view::LiveView;
 use super::model_actions::ModelActions;
 use crate::web::page::actions::{predict, remove_prediction};
 use crate::web::page::state::{AppState, PredictionRow, PredictionStatus};
@@ -116,6 +117,7 @@ pub fn PredictPanel() -> impl IntoView {
                 on_files=move |files| spawn_local(predict(state, files))
             />
             <p class="hint">{hint}</p>
+            <LiveView />
             {move || {
                 stale_classes()
                     .map(|classes| {
