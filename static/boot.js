@@ -7,6 +7,11 @@ try {
   // The instance's exports, for tests and benchmarks that report its memory.
   window.__whiskerWasm = wasm;
   dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
+  // Offline after this first visit: the service worker keeps the app's files (static/sw.js).
+  // Registered once the app runs, so its downloads never delay the first start.
+  navigator.serviceWorker
+    ?.register(new URL('sw.js', import.meta.url))
+    .catch((error) => console.warn('Whisker will not work offline:', error));
 } catch (error) {
   console.error(error);
   const text = document.getElementById('boot-text');
