@@ -23,6 +23,7 @@ const TYPES = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
   '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
   '.bpk': 'application/octet-stream',
 };
 
@@ -70,14 +71,19 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-/** A headless Chromium with a fresh profile. Resolves to { context, close() }. */
-export async function launch() {
+/**
+ * A headless Chromium with a fresh profile; `args` are added to CHROMIUM_ARGS, other `options`
+ * go to Playwright's launchPersistentContext (a phone's viewport, say). Resolves to
+ * { context, close() }.
+ */
+export async function launch({ args = [], ...options } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'whisker-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     viewport: { width: 1440, height: 1000 },
+    ...options,
   });
   return {
     context,

@@ -51,7 +51,8 @@ for (const backend of BACKENDS) {
         if (!url.startsWith(server.origin + '/') && !url.startsWith('blob:') && !url.startsWith('data:')) {
           foreign.push(url);
         }
-        if (url.endsWith('.wasm')) wasmRequests.push(url);
+        // The service worker's own download for the offline copy does not count.
+        if (url.endsWith('.wasm') && !req.serviceWorker()) wasmRequests.push(url);
       });
       const page = await context.newPage();
       page.on('console', (msg) => {
