@@ -15,7 +15,7 @@ use whisker::ml::backbone::{Backbone, BackboneKind};
 use whisker::ml::features::{EXTRACT_BATCH, extract};
 use whisker::ml::pipeline::fit;
 use whisker::ml::settings::TrainSettings;
-use whisker::ml::trainer::evaluate;
+use whisker::ml::trainer::{EVAL_BATCH, evaluate};
 use whisker::ml::weights::{Precision, load_record_file};
 
 const CLASSES: [&str; 3] = ["cat", "dog", "other"];
@@ -91,8 +91,15 @@ fn run(
     .unwrap();
     let (vx, vlabels) = stack(val, classes, device);
     let all: Vec<usize> = (0..vlabels.len()).collect();
-    let eval =
-        whisker::block_on(evaluate(&outcome.classifier, &vx, &all, &vlabels, classes)).unwrap();
+    let eval = whisker::block_on(evaluate(
+        &outcome.classifier,
+        &vx,
+        &all,
+        &vlabels,
+        classes,
+        EVAL_BATCH,
+    ))
+    .unwrap();
     let m = &eval.confusion;
     let correct: usize = (0..classes).map(|c| m.counts[c][c]).sum();
     (m.accuracy(), m.total() - correct, m.total())

@@ -453,6 +453,7 @@ async fn feature_map_draws_every_photo_by_class() {
             extracted: 3,
             extract_seconds: 0.1,
             train_seconds: 0.1,
+            fine_tune_batch_size: None,
         },
         backend: "cpu".into(),
         backbone: Default::default(),
@@ -575,4 +576,93 @@ async fn a_camera_frame_becomes_a_photo_with_a_saved_copy() {
     assert_eq!(engine_status().await.photos, before + 1);
     client.send(Request::Forget { photo }, None);
     assert_eq!(engine_status().await.photos, before);
+}
+
+/// Fine-tuning the most blocks at batch 32 on WebGPU finishes, and so do its warm-up and a
+/// prediction: every batch that reaches the device (extraction, the frozen stages above the cut,
+/// training steps, evaluation) stays within what it binds. Skipped without a WebGPU adapter.
+///
+/// SwiftShader binds 1 GiB, where 32 photos would fit, and it is too slow for the 28 photos that
+/// overflow WebGPU's 128 MiB default; so the session gets a limit that holds 3 photos of deep
+/// fine-tuning's largest tensor, and 6 photos make every cap bite as 128 MiB does at 28.
+#[wasm_bindgen_test]
+async fn fine_tunes_deep_on_webgpu_within_the_buffer_limit() {
+    use std::convert::Infallible;
+    use whisker::core::dataset::PhotoId;
+    use whisker::ml::backbone::BackboneKind;
+    use whisker::ml::batch::{BatchLimits, peak_bytes};
+    use whisker::ml::session::{BackboneSource, LabelledPhoto, Session};
+    use whisker::ml::settings::TrainSettings;
+    use whisker::web::engine::backend::{batch_limits, start_backend};
+    use whisker::web::protocol::{BackendKind, BackendRequest};
+
+    let (device, info) = start_backend(BackendRequest::WebGpu).await;
+    if info.kind != BackendKind::WebGpu {
+        web_sys::console::log_1(&format!("no WebGPU here, skipped: {:?}", info.cpu_reason).into());
+        return;
+    }
+    let binding = info.max_binding_bytes.expect("WebGPU reports its limit");
+    assert!(binding >= 128 << 20, "{binding}");
+    assert!(batch_limits(&info).is_bounded());
+
+    let kind = BackboneKind::MobileNetV2;
+    let blocks = kind.max_fine_tune_blocks();
+    let per_photo = peak_bytes(kind, kind.cut_stage(blocks) + 1, kind.last_stage());
+    let limits = BatchLimits::binding((4 * per_photo).min(binding));
+    let backbone = whisker::ml::weights::random_backbone(kind, 3, &device);
+    let session = Session::new(backbone, BackboneSource::Random { seed: 3 }, device, 8)
+        .with_batch_limits(limits);
+    session.warm_up().await.unwrap();
+
+    // Ramps and checkerboards, `[3, 224, 224]` each.
+    let photo = |id: u64| -> Vec<f32> {
+        (0..3 * 224 * 224)
+            .map(|i| {
+                let (x, y) = (i % 224, (i / 224) % 224);
+                if id.is_multiple_of(2) {
+                    (x + y) as f32 / 448.0 - 0.5
+                } else {
+                    ((x / 8 + y / 8) % 2) as f32 - 0.5
+                }
+            })
+            .collect()
+    };
+    let photos: Vec<LabelledPhoto> = (0..6)
+        .map(|i| LabelledPhoto {
+            id: PhotoId(i),
+            label: (i % 2) as usize,
+        })
+        .collect();
+    let mut settings = TrainSettings {
+        fine_tune_blocks: blocks,
+        val_share: 0.34,
+        refit: false,
+        ..TrainSettings::default()
+    };
+    settings.head.epochs = 1;
+    settings.head.batch_size = 32;
+    settings.fine_tune.epochs = 1;
+    settings.fine_tune.batch_size = 32;
+    let report = session
+        .train(
+            &["ramp".to_string(), "checks".to_string()],
+            &photos,
+            None,
+            &settings,
+            &mut async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) },
+            &mut async |_| true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.stats.fine_tune_batch_size, Some(3));
+    assert_eq!(report.stats.train_count + report.stats.val_count, 6);
+    assert!(report.validation.is_some());
+
+    let (a, b) = (photo(10), photo(11));
+    let probs = session
+        .predict::<Infallible>(&[&a, &b, &a, &b])
+        .await
+        .unwrap();
+    assert_eq!(probs.len(), 4);
+    assert!(probs.iter().flatten().all(|p| p.is_finite()));
 }

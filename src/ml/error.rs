@@ -87,6 +87,20 @@ pub enum MlError {
     /// A training setting is out of range.
     #[error("{0}")]
     BadSetting(String),
+    /// The device cannot hold every photo's cached activations in one buffer, as training
+    /// stacks them (see [`crate::ml::batch::BatchLimits::stacked`]).
+    #[error(
+        "this device holds the stage {stage} activations of at most {most} photos, not {photos}: \
+         fine-tune fewer blocks, or train on fewer photos"
+    )]
+    TooManyPhotosForDevice {
+        /// Photos asked for.
+        photos: usize,
+        /// Most photos the device holds.
+        most: usize,
+        /// The stage whose activations are stacked.
+        stage: usize,
+    },
 }
 
 impl MlError {

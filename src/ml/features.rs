@@ -8,8 +8,11 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use std::collections::HashMap;
 
-/// Photos per backbone pass. WebGPU's default 128 MiB storage-buffer limit is exceeded by the
-/// first block's `[32, 96, 112, 112]` f32 activation, so stay at 16 or fewer.
+/// Most photos per backbone pass, on any device: bounds the host memory a pass takes and how long
+/// it runs. Every WebGPU device holds it: the least storage-buffer limit (128 MiB) allows 24
+/// (MobileNetV2) or 23 (EfficientNet-Lite0) photos per pass, stage 2's expanded
+/// `[96, 112, 112]` f32 activation being the largest tensor (see [`crate::ml::batch`], whose
+/// tests check it). A session caps its own batch by its device's limits too.
 pub const EXTRACT_BATCH: usize = 16;
 
 /// Shape `[C, H, W]` of one photo's cached activations at `stage` of `backbone`. The last stage

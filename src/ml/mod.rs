@@ -3,6 +3,7 @@
 
 pub mod backbone;
 pub mod baseline;
+pub mod batch;
 pub mod classifier;
 pub mod error;
 pub mod features;

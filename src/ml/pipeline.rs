@@ -4,11 +4,12 @@
 //! caller extracts (decoding photos is platform-specific) and observes progress.
 
 use super::backbone::{Backbone, FEATURE_DIM, global_pool};
+use super::batch::BatchLimits;
 use super::classifier::Classifier;
 use super::error::MlError;
 use super::head::HeadConfig;
 use super::settings::TrainSettings;
-use super::trainer::{EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
+use super::trainer::{EVAL_BATCH, EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
 use crate::core::dataset::Split;
 use crate::core::rng::Rng;
 use burn::prelude::*;
@@ -83,6 +84,9 @@ pub struct TrainOutcome {
     pub stopped: bool,
     /// Whether fine-tuning was kept.
     pub fine_tuning: FineTuning,
+    /// Photos per fine-tuning step actually used: the settings' batch size, capped by what the
+    /// device allows ([`BatchLimits::classifier`]); `None` without fine-tuning.
+    pub fine_tune_batch_size: Option<usize>,
 }
 
 /// Trains a classifier on `activations` `[N, C, H, W]` taken at [`TrainSettings::input`] of
@@ -92,6 +96,8 @@ pub struct TrainOutcome {
 ///
 /// `observer` sees every step; returning `false` stops training, keeping the best epoch so far.
 /// It is async so a browser caller can yield to the event loop there.
+///
+/// Batches are as the settings say: [`fit_within`] caps them for a device with bounded buffers.
 pub async fn fit(
     backbone: &Backbone,
     activations: Tensor<4>,
@@ -99,6 +105,34 @@ pub async fn fit(
     classes: usize,
     split: Split,
     settings: &TrainSettings,
+    observer: &mut impl AsyncFnMut(Progress) -> bool,
+) -> Result<TrainOutcome, MlError> {
+    let limits = BatchLimits::UNLIMITED;
+    fit_within(
+        backbone,
+        activations,
+        labels,
+        classes,
+        split,
+        settings,
+        limits,
+        observer,
+    )
+    .await
+}
+
+/// [`fit`] with every batch that reaches the device capped by `limits`: fine-tuning steps (the
+/// effective size is [`TrainOutcome::fine_tune_batch_size`]), evaluation passes and the frozen
+/// stages' pass above the cut.
+#[allow(clippy::too_many_arguments)]
+pub async fn fit_within(
+    backbone: &Backbone,
+    activations: Tensor<4>,
+    labels: &[usize],
+    classes: usize,
+    split: Split,
+    settings: &TrainSettings,
+    limits: BatchLimits,
     observer: &mut impl AsyncFnMut(Progress) -> bool,
 ) -> Result<TrainOutcome, MlError> {
     settings.validate_for(backbone.kind())?;
@@ -133,9 +167,10 @@ pub async fn fit(
     } else {
         let kind = backbone.kind();
         let from = kind.cut_stage(fine_tune) + 1;
+        let chunk_size = BatchLimits::cap(32, limits.stages(kind, from, kind.last_stage()));
         let mut rows = Vec::new();
-        for start in (0..n).step_by(32) {
-            let end = (start + 32).min(n);
+        for start in (0..n).step_by(chunk_size) {
+            let end = (start + chunk_size).min(n);
             let chunk = activations.clone().narrow(0, start, end - start);
             // [B, C_cut, H, W] -> [B, 1280]
             rows.push(global_pool(backbone.forward_stages(
@@ -152,14 +187,24 @@ pub async fn fit(
         activations: activations.clone(),
         labels,
         classes,
+        limits,
     };
+    // A batch the device cannot hold would fail on its first step: take the most it can.
+    let fine_tune_cfg = PhaseConfig {
+        batch_size: BatchLimits::cap(
+            settings.fine_tune.batch_size,
+            limits.classifier(kind, settings.input(kind)),
+        ),
+        ..settings.fine_tune.clone()
+    };
+    let fine_tune_batch_size = (fine_tune > 0).then_some(fine_tune_cfg.batch_size);
 
     let held_out = train_phases(
         &data,
         &split,
         settings,
         fine_tune,
-        [settings.head.clone(), settings.fine_tune.clone()],
+        [settings.head.clone(), fine_tune_cfg.clone()],
         [Phase::Training, Phase::FineTuning],
         observer,
     )
@@ -179,6 +224,7 @@ pub async fn fit(
                 &split.val,
                 labels,
                 classes,
+                data.eval_batch(&held_out_model),
             )
             .await?,
         )
@@ -206,7 +252,7 @@ pub async fn fit(
             fine_tune,
             [
                 fixed(&settings.head, held_out.best_epochs[0]),
-                fixed(&settings.fine_tune, held_out.best_epochs[1]),
+                fixed(&fine_tune_cfg, held_out.best_epochs[1]),
             ],
             [Phase::Refitting, Phase::Refitting],
             observer,
@@ -225,6 +271,7 @@ pub async fn fit(
         validation,
         stopped,
         fine_tuning,
+        fine_tune_batch_size,
     })
 }
 
@@ -265,9 +312,19 @@ struct PhaseData<'a> {
     activations: Tensor<4>,
     labels: &'a [usize],
     classes: usize,
+    /// What the device allows per pass.
+    limits: BatchLimits,
 }
 
 impl PhaseData<'_> {
+    /// Photos per evaluation pass of `model`: [`EVAL_BATCH`], or fewer if the device needs.
+    fn eval_batch(&self, model: &Classifier) -> usize {
+        BatchLimits::cap(
+            EVAL_BATCH,
+            self.limits.classifier(model.backbone, model.input()),
+        )
+    }
+
     /// What `model` takes: pooled features for a head-only model, else the cut stage's.
     fn inputs_of(&self, model: &Classifier) -> &Tensor<4> {
         if model.input().pooled {
@@ -313,6 +370,7 @@ async fn train_phases(
         .with_hidden(settings.hidden)
         .init(&mut Rng::new(settings.seed), &device);
     let start = Classifier::head_at(kind, head_stage, head);
+    let eval_batch = data.eval_batch(&start);
     let trainer = Trainer::new(
         start,
         data.pooled.clone(),
@@ -321,7 +379,8 @@ async fn train_phases(
         split.clone(),
         head_cfg,
         settings.seed,
-    )?;
+    )?
+    .with_eval_batch(eval_batch);
     let (trained, head_history, head_best, stopped) =
         run_phase(trainer, phases[0], spans[0], observer).await?;
 
@@ -335,6 +394,7 @@ async fn train_phases(
         });
     }
     let start = Classifier::new(data.backbone, fine_tune, trained.head.clone());
+    let eval_batch = data.eval_batch(&start);
     if stopped {
         // Stopped before fine-tuning: the classifier still takes the cut stage's activations.
         return Ok(PhasesResult {
@@ -353,7 +413,8 @@ async fn train_phases(
         split.clone(),
         ft_cfg,
         settings.seed.wrapping_add(1),
-    )?;
+    )?
+    .with_eval_batch(eval_batch);
     let (tuned, ft_history, ft_best, stopped) =
         run_phase(trainer, phases[1], spans[1], observer).await?;
     Ok(PhasesResult {

@@ -8,7 +8,7 @@ use super::error::MlError;
 use super::head::HeadConfig;
 use super::pipeline::{Phase, Progress};
 use super::settings::TrainSettings;
-use super::trainer::{EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
+use super::trainer::{EVAL_BATCH, EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
 use crate::core::dataset::Split;
 use crate::core::rng::Rng;
 use burn::prelude::*;
@@ -79,7 +79,7 @@ pub async fn fit_head(
     let validation = if split.val.is_empty() {
         None
     } else {
-        Some(evaluate(&classifier, &x, &split.val, labels, classes).await?)
+        Some(evaluate(&classifier, &x, &split.val, labels, classes, EVAL_BATCH).await?)
     };
     let mut out = HeadOutcome {
         classifier,

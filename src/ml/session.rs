@@ -7,13 +7,14 @@
 //! next step. A second training run while one is going on is refused ([`SessionError::Busy`]).
 
 use super::backbone::{Backbone, BackboneKind};
+use super::batch::BatchLimits;
 use super::classifier::{Classifier, to_host};
 use super::error::{MlError, ModelFileProblem};
 use super::features::{Cut, FeatureCache, cached_shape, extract_cut};
 use super::model_file::{self, ModelMeta};
-use super::pipeline::{FineTuning, Phase, Progress, fit};
+use super::pipeline::{FineTuning, Phase, Progress, fit_within};
 use super::settings::TrainSettings;
-use super::trainer::read_rows;
+use super::trainer::{self, read_rows};
 use crate::core::dataset::{DatasetError, PhotoId, Split, validate_classes};
 use crate::core::metrics::{ConfusionMatrix, softmax, try_argmax};
 use crate::core::pca::Projection;
@@ -100,6 +101,10 @@ pub struct RunStats {
     pub extract_seconds: f64,
     /// Seconds spent training (head and fine-tuning, with validation and refit).
     pub train_seconds: f64,
+    /// Photos per fine-tuning step actually used: the settings' batch size, or fewer where the
+    /// device's buffers could not hold it (see [`crate::ml::batch`]); `None` without fine-tuning.
+    #[serde(default)]
+    pub fine_tune_batch_size: Option<usize>,
 }
 
 /// What a training run produced; the trained model stays in the session.
@@ -150,6 +155,7 @@ pub struct Session {
     backbone: Backbone,
     source: BackboneSource,
     extract_batch: usize,
+    limits: BatchLimits,
     pause: Pause,
     pooled: RefCell<FeatureCache>,
     cut: RefCell<Option<FeatureCache>>,
@@ -185,6 +191,7 @@ impl Session {
             backbone,
             source,
             extract_batch: extract_batch.max(1),
+            limits: BatchLimits::UNLIMITED,
             pause: Rc::new(|| Box::pin(std::future::ready(()))),
             pooled: RefCell::new(FeatureCache::new(kind, kind.last_stage())),
             cut: RefCell::new(None),
@@ -199,6 +206,28 @@ impl Session {
     pub fn with_pause(mut self, pause: Pause) -> Self {
         self.pause = pause;
         self
+    }
+
+    /// Caps every batch that reaches the device by `limits` (a WebGPU device's buffer limit;
+    /// the default, [`BatchLimits::UNLIMITED`], suits the CPU): extraction, training steps and
+    /// evaluation passes. A fine-tuning batch size the device cannot hold is lowered, and the one
+    /// used is reported in [`RunStats::fine_tune_batch_size`].
+    pub fn with_batch_limits(mut self, limits: BatchLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// What the device allows per pass.
+    pub fn batch_limits(&self) -> BatchLimits {
+        self.limits
+    }
+
+    /// Photos per extraction pass up to `stage`: the session's choice, capped by the device.
+    fn extract_batch_to(&self, stage: usize) -> usize {
+        BatchLimits::cap(
+            self.extract_batch,
+            self.limits.extract(self.backbone.kind(), stage),
+        )
     }
 
     /// Which backbone the session runs.
@@ -289,30 +318,44 @@ impl Session {
 
     /// A first pass through the network and a tiny training run, so kernels (WebGPU) and
     /// functions (V8 compiles wasm lazily) are compiled before a user waits on them.
+    ///
+    /// On a GPU ([`BatchLimits::is_bounded`]) kernels are compiled per shape, so the pass takes
+    /// as many photos as a real extraction's first pass, and the head trains on a full default
+    /// batch. The CPU compiles nothing per shape: one photo and two rows keep its start quick.
     pub async fn warm_up(&self) -> Result<(), MlError> {
         let kind = self.backbone.kind();
+        let gpu = self.limits.is_bounded();
+        let photos = if gpu {
+            self.extract_batch_to(kind.last_stage())
+        } else {
+            1
+        };
         let zeros = vec![0f32; 3 * 224 * 224];
-        self.extract_inputs(&[zeros.as_slice()], kind.last_stage())
-            .await?;
-        let width = cached_shape(kind, kind.last_stage())[0];
-        let features = Tensor::<4>::zeros([2, width, 1, 1], &self.device);
+        let inputs = vec![zeros.as_slice(); photos];
+        self.extract_inputs(&inputs, kind.last_stage()).await?;
         let mut settings = TrainSettings {
             refit: false,
             ..TrainSettings::default()
         };
         settings.head.epochs = 1;
+        // One full training batch and one held-out row (the first is validated too).
+        let rows = if gpu { settings.head.batch_size } else { 2 };
+        let width = cached_shape(kind, kind.last_stage())[0];
+        let features = Tensor::<4>::zeros([rows, width, 1, 1], &self.device);
+        let labels: Vec<usize> = (0..rows).map(|i| i % 2).collect();
         let split = Split {
-            train: vec![0, 1],
+            train: (0..rows).collect(),
             val: vec![0],
         };
         let pause = self.pause.clone();
-        fit(
+        fit_within(
             &self.backbone,
             features,
-            &[0, 1],
+            &labels,
             2,
             split,
             &settings,
+            self.limits,
             &mut async |_| {
                 pause().await;
                 true
@@ -340,7 +383,7 @@ impl Session {
             &self.backbone,
             inputs,
             cut,
-            self.extract_batch,
+            self.extract_batch_to(cut.stage),
             &self.device,
             &mut async || pause().await,
         )
@@ -373,6 +416,18 @@ impl Session {
             .collect();
         validate_classes(classes, &counts)?;
         settings.validate_for(self.backbone.kind())?;
+        // Refused before any photo goes through the backbone: the stacked activations of every
+        // photo would not fit one of the device's buffers.
+        let input = settings.input(self.backbone.kind());
+        let most = self.limits.stacked(self.backbone.kind(), input);
+        if photos.len() > most {
+            return Err(MlError::TooManyPhotosForDevice {
+                photos: photos.len(),
+                most,
+                stage: input.stage,
+            }
+            .into());
+        }
 
         let ids: Vec<PhotoId> = photos.iter().map(|p| p.id).collect();
         let labels: Vec<usize> = photos.iter().map(|p| p.label).collect();
@@ -392,13 +447,14 @@ impl Session {
             split: split.clone(),
             settings: settings.clone(),
         });
-        let outcome = fit(
+        let outcome = fit_within(
             &self.backbone,
             activations,
             &labels,
             classes.len(),
             split,
             settings,
+            self.limits,
             observer,
         )
         .await?;
@@ -423,6 +479,7 @@ impl Session {
                 extracted,
                 extract_seconds,
                 train_seconds,
+                fine_tune_batch_size: outcome.fine_tune_batch_size,
             },
         })
     }
@@ -494,13 +551,21 @@ impl Session {
         // Only up to the model's stage: an earlier cut point runs fewer stages.
         let cut = model.classifier.input();
         let features = self.extract_at(inputs, cut).await?;
-        let [c, h, w] = cut.shape(self.backbone.kind());
-        let flat: Vec<f32> = features.into_iter().flatten().collect();
-        // [N, C, H, W] -> [N, classes]
-        let x =
-            Tensor::<4>::from_data(TensorData::new(flat, [inputs.len(), c, h, w]), &self.device);
-        let logits = read_rows(model.classifier.forward(x)).await?;
-        Ok(logits.iter().map(|l| softmax(l)).collect())
+        let kind = self.backbone.kind();
+        let [c, h, w] = cut.shape(kind);
+        // Fine-tuned blocks from an early stage hold large activations: as many photos per pass
+        // as the device allows.
+        let batch = BatchLimits::cap(trainer::EVAL_BATCH, self.limits.classifier(kind, cut));
+        let mut out = Vec::with_capacity(inputs.len());
+        for chunk in features.chunks(batch) {
+            let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
+            // [B, C, H, W] -> [B, classes]
+            let x =
+                Tensor::<4>::from_data(TensorData::new(flat, [chunk.len(), c, h, w]), &self.device);
+            let logits = read_rows(model.classifier.forward(x)).await?;
+            out.extend(logits.iter().map(|l| softmax(l)));
+        }
+        Ok(out)
     }
 
     /// The model as a model file's bytes (see [`crate::ml::model_file`]).
@@ -800,6 +865,108 @@ mod tests {
             matches!(err, SessionError::Ml(MlError::BadSetting(_))),
             "{err:?}"
         );
+    }
+
+    /// On a device with bounded buffers, fine-tuning every block at batch 32 trains at the most
+    /// photos the device holds and says so; predictions through those blocks go in passes that
+    /// fit. Unbounded, the batch is the settings'.
+    #[test]
+    fn batch_limits_cap_deep_fine_tuning_and_say_so() {
+        use crate::ml::batch::peak_bytes;
+        let kind = BackboneKind::MobileNetV2;
+        let blocks = kind.max_fine_tune_blocks();
+        // Room for 2 photos of the fine-tuned stages' largest tensor (7/8 of 2.5 photos).
+        let per_photo = peak_bytes(kind, kind.cut_stage(blocks) + 1, kind.last_stage());
+        let limits = BatchLimits::binding(per_photo * 5 / 2);
+        let mut tuned = settings(1);
+        tuned.fine_tune_blocks = blocks;
+        tuned.fine_tune.epochs = 1;
+        tuned.fine_tune.batch_size = 32;
+        tuned.refit = false;
+        let run = |session: &Session, settings: &TrainSettings| {
+            crate::block_on(session.train(
+                &classes(),
+                &labelled(6),
+                None,
+                settings,
+                &mut async |id: PhotoId| -> Result<Vec<f32>, Infallible> { Ok(photo(id.0)) },
+                &mut async |_| true,
+            ))
+            .unwrap()
+            .stats
+            .fine_tune_batch_size
+        };
+        let bounded = session().with_batch_limits(limits);
+        assert_eq!(bounded.batch_limits(), limits);
+        assert_eq!(run(&bounded, &tuned), Some(2));
+        let (a, b) = (photo(20), photo(21));
+        let probs = crate::block_on(bounded.predict::<Infallible>(&[&a, &b, &a])).unwrap();
+        assert_eq!(probs.len(), 3);
+        // The same photo in another pass: the same probabilities, up to summation order.
+        let diff = probs[0]
+            .iter()
+            .zip(&probs[2])
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f32::max);
+        assert!(diff < 1e-5, "{probs:?}");
+        assert_eq!(run(&session(), &tuned), Some(32));
+        tuned.fine_tune_blocks = 0;
+        assert_eq!(run(&bounded, &tuned), None);
+    }
+
+    /// Training stacks every photo's activations in one tensor: more photos than one buffer of
+    /// the device holds is refused before anything is extracted.
+    #[test]
+    fn too_many_photos_for_the_device_is_a_typed_error() {
+        let kind = BackboneKind::MobileNetV2;
+        let cut = Cut::whole(1);
+        let per_photo = cut.shape(kind).iter().product::<usize>() as u64 * 4;
+        let session = session().with_batch_limits(BatchLimits::binding(per_photo * 4));
+        let mut tuned = settings(1);
+        tuned.fine_tune_blocks = kind.max_fine_tune_blocks();
+        let mut loads = 0;
+        let err = crate::block_on(session.train(
+            &classes(),
+            &labelled(6),
+            None,
+            &tuned,
+            &mut async |id: PhotoId| -> Result<Vec<f32>, Infallible> {
+                loads += 1;
+                Ok(photo(id.0))
+            },
+            &mut async |_| true,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SessionError::Ml(MlError::TooManyPhotosForDevice {
+                    photos: 6,
+                    most: 3,
+                    stage: 1
+                })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(loads, 0);
+    }
+
+    /// Warm-up runs on either kind of device: one photo on the CPU, the first extraction's batch
+    /// where kernels are compiled per shape.
+    #[test]
+    fn warms_up_at_the_batch_used() {
+        let started = Instant::now();
+        crate::block_on(session().warm_up()).unwrap();
+        let cpu = started.elapsed();
+        let bounded = session().with_batch_limits(BatchLimits::binding(
+            crate::ml::batch::WEBGPU_DEFAULT_BINDING_BYTES,
+        ));
+        assert_eq!(bounded.extract_batch_to(18), 4);
+        crate::block_on(bounded.warm_up()).unwrap();
+        // Nothing is kept: a warm-up trains no model and caches no photo.
+        assert!(bounded.model().is_none());
+        assert_eq!(bounded.cached_photos(), 0);
+        eprintln!("CPU warm-up: {cpu:?}");
     }
 
     fn read_rows_blocking(t: Tensor<2>) -> Vec<Vec<f32>> {

@@ -80,6 +80,7 @@ pub struct Trainer {
     best: Option<(f32, usize, Classifier)>,
     stale_epochs: usize,
     history: Vec<EpochStats>,
+    eval_batch: usize,
 }
 
 impl Trainer {
@@ -121,7 +122,15 @@ impl Trainer {
             stale_epochs: 0,
             history: Vec::new(),
             config,
+            eval_batch: EVAL_BATCH,
         })
+    }
+
+    /// Evaluates at most `batch` photos per pass at the end of each epoch (default
+    /// [`EVAL_BATCH`]): a device's buffer limit may allow fewer (see [`crate::ml::batch`]).
+    pub fn with_eval_batch(mut self, batch: usize) -> Self {
+        self.eval_batch = batch.max(1);
+        self
     }
 
     /// True once all epochs ran or early stopping fired.
@@ -196,12 +205,23 @@ impl Trainer {
             &self.split.train,
             &self.labels,
             self.classes,
+            self.eval_batch,
         )
         .await?;
         let val = if self.split.val.is_empty() {
             None
         } else {
-            Some(evaluate(&model, &inner, &self.split.val, &self.labels, self.classes).await?)
+            Some(
+                evaluate(
+                    &model,
+                    &inner,
+                    &self.split.val,
+                    &self.labels,
+                    self.classes,
+                    self.eval_batch,
+                )
+                .await?,
+            )
         };
         let stats = EpochStats {
             epoch: self.epoch,
@@ -243,21 +263,24 @@ pub struct Evaluation {
     pub probabilities: Vec<Vec<f32>>,
 }
 
-/// Largest number of photos sent through the model at once when evaluating.
-const EVAL_BATCH: usize = 64;
+/// Largest number of photos sent through the model at once when evaluating, unless the device
+/// allows fewer (see [`crate::ml::batch::BatchLimits::classifier`]).
+pub const EVAL_BATCH: usize = 64;
 
-/// Evaluates `model` on rows `indices` of `inputs` `[N, C, H, W]` (no autodiff).
+/// Evaluates `model` on rows `indices` of `inputs` `[N, C, H, W]` (no autodiff), `batch` photos
+/// per pass.
 pub async fn evaluate(
     model: &Classifier,
     inputs: &Tensor<4>,
     indices: &[usize],
     labels: &[usize],
     classes: usize,
+    batch: usize,
 ) -> Result<Evaluation, MlError> {
     let mut confusion = ConfusionMatrix::new(classes);
     let mut probabilities = Vec::with_capacity(indices.len());
     let mut loss = 0.0f64;
-    for chunk in indices.chunks(EVAL_BATCH) {
+    for chunk in indices.chunks(batch.max(1)) {
         let logits = model.forward(select_rows(inputs, chunk));
         let rows = read_rows(logits).await?;
         for (&i, row) in chunk.iter().zip(rows) {

@@ -225,6 +225,11 @@ pub struct BackendInfo {
     pub adapter: Option<AdapterInfo>,
     /// Set when the CPU runs.
     pub cpu_reason: Option<CpuReason>,
+    /// The WebGPU device's storage-buffer binding limit in bytes (`maxStorageBufferBindingSize`,
+    /// at most `maxBufferSize`), which bounds every batch (see [`crate::ml::batch`]); `None` on
+    /// the CPU.
+    #[serde(default)]
+    pub max_binding_bytes: Option<u64>,
 }
 
 /// Loading steps, for the loading banner.

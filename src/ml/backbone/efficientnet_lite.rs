@@ -67,6 +67,56 @@ pub fn stage_resolution(stage: usize) -> usize {
     224 >> halvings
 }
 
+/// Elements per photo of the largest single tensor stage `stage` creates for a 224x224 input:
+/// its input, its widest hidden layer (a block's expansion to `t * C_in` channels, zero-padded
+/// first where a stride-2 convolution pads lopsidedly, see [`Padding::TfSame`]) or its output.
+/// The backward pass's gradients have the same shapes, so this bounds training too (see
+/// [`crate::ml::batch`]).
+pub fn stage_peak_elements(stage: usize) -> usize {
+    assert!(stage < STAGES, "stage {stage} out of range");
+    let channels = stage_channels();
+    let (c_in, side_in) = if stage == 0 {
+        (3, 224)
+    } else {
+        (channels[stage - 1], stage_resolution(stage - 1))
+    };
+    let side_out = stage_resolution(stage);
+    // A stride-2 convolution's input is padded before it, as a tensor of its own.
+    let padded = |kernel: usize, stride: usize| {
+        if stride > 1 {
+            let (before, after) = Padding::TfSame.amounts(side_in, kernel, stride);
+            side_in + before + after
+        } else {
+            side_in
+        }
+    };
+    let (input_side, hidden) = match stage {
+        0 => (padded(3, 2), 0),
+        LAST_STAGE => (side_in, 0),
+        k => {
+            let (t, kernel, stride) = block_settings(k);
+            let side = padded(kernel, stride);
+            (side_in, c_in * t * side * side)
+        }
+    };
+    (c_in * input_side * input_side)
+        .max(hidden)
+        .max(channels[stage] * side_out * side_out)
+}
+
+/// Expansion `t`, depthwise kernel and stride of the block at stage `stage` (1 to 16).
+fn block_settings(stage: usize) -> (usize, usize, usize) {
+    let mut first = 1;
+    for (t, k, _, n, s) in SETTINGS {
+        if stage < first + n {
+            let stride = if stage == first { s } else { 1 };
+            return (t, k, stride);
+        }
+        first += n;
+    }
+    panic!("stage {stage} is not a block")
+}
+
 /// EfficientNet-Lite0 with its ImageNet classifier.
 #[derive(Module, Debug)]
 pub struct EfficientNetLite0 {
@@ -211,6 +261,21 @@ mod tests {
         assert_eq!(stage_resolution(11), 14);
         assert_eq!(stage_resolution(12), 7);
         assert_eq!(stage_resolution(17), 7);
+    }
+
+    /// The peaks by hand: stage 2 pads its 96 expanded channels at 112x112 to 113x113 before its
+    /// stride-2 3x3 depthwise convolution, the largest tensor of the network.
+    #[test]
+    fn stage_peaks() {
+        assert_eq!(stage_peak_elements(0), 32 * 112 * 112);
+        assert_eq!(stage_peak_elements(2), 96 * 113 * 113);
+        assert_eq!(stage_peak_elements(3), 144 * 56 * 56);
+        // 5x5 at stride 2 on 56: 1 pixel before, 2 after.
+        assert_eq!(stage_peak_elements(4), 144 * 59 * 59);
+        assert_eq!(stage_peak_elements(12), 672 * 17 * 17);
+        assert_eq!(stage_peak_elements(17), 1280 * 7 * 7);
+        let peak = (0..STAGES).map(stage_peak_elements).max();
+        assert_eq!(peak, Some(96 * 113 * 113));
     }
 
     #[test]

@@ -154,6 +154,15 @@ impl BackboneKind {
         }
     }
 
+    /// Elements per photo of the largest single tensor stage `stage` creates (forward or
+    /// backward) for a 224x224 input; see [`crate::ml::batch`].
+    pub fn stage_peak_elements(self, stage: usize) -> usize {
+        match self {
+            BackboneKind::MobileNetV2 => mobilenet::stage_peak_elements(stage),
+            BackboneKind::EfficientNetLite0 => efficientnet_lite::stage_peak_elements(stage),
+        }
+    }
+
     /// Most blocks that can be fine-tuned: all but the first, whose input (the stem's
     /// `[32, 112, 112]`, 1.6 MB a photo) is too big to cache.
     pub fn max_fine_tune_blocks(self) -> usize {

@@ -55,6 +55,40 @@ pub fn stage_resolution(stage: usize) -> usize {
     224 >> halvings
 }
 
+/// Elements per photo of the largest single tensor stage `stage` creates for a 224x224 input:
+/// its input, its widest hidden layer (a block's expansion to `t * C_in` channels, before the
+/// depthwise convolution's stride) or its output. The backward pass's gradients have the same
+/// shapes, so this bounds training too (see [`crate::ml::batch`]).
+pub fn stage_peak_elements(stage: usize) -> usize {
+    assert!(stage < STAGES, "stage {stage} out of range");
+    let channels = stage_channels();
+    let (c_in, side_in) = if stage == 0 {
+        (3, 224)
+    } else {
+        (channels[stage - 1], stage_resolution(stage - 1))
+    };
+    let side_out = stage_resolution(stage);
+    let hidden = match stage {
+        0 | LAST_STAGE => 0,
+        k => c_in * block_expansion(k) * side_in * side_in,
+    };
+    (c_in * side_in * side_in)
+        .max(hidden)
+        .max(channels[stage] * side_out * side_out)
+}
+
+/// Expansion factor `t` of the block at stage `stage` (1 to 17).
+fn block_expansion(stage: usize) -> usize {
+    let mut first = 1;
+    for (t, _, n, _) in SETTINGS {
+        if stage < first + n {
+            return t;
+        }
+        first += n;
+    }
+    panic!("stage {stage} is not a block")
+}
+
 /// MobileNetV2 with its ImageNet classifier.
 #[derive(Module, Debug)]
 pub struct MobileNetV2 {
@@ -181,6 +215,20 @@ mod tests {
         assert_eq!(stage_resolution(0), 112);
         assert_eq!(stage_resolution(13), 14);
         assert_eq!(stage_resolution(18), 7);
+    }
+
+    /// The peaks by hand: stage 2 expands 16 channels to 96 at 112x112, the largest tensor of the
+    /// network; the stem's output and the last stage's are the largest of theirs.
+    #[test]
+    fn stage_peaks() {
+        assert_eq!(stage_peak_elements(0), 32 * 112 * 112);
+        assert_eq!(stage_peak_elements(1), 32 * 112 * 112);
+        assert_eq!(stage_peak_elements(2), 96 * 112 * 112);
+        assert_eq!(stage_peak_elements(14), 576 * 14 * 14);
+        assert_eq!(stage_peak_elements(17), 960 * 7 * 7);
+        assert_eq!(stage_peak_elements(18), 1280 * 7 * 7);
+        let peak = (0..STAGES).map(stage_peak_elements).max();
+        assert_eq!(peak, Some(96 * 112 * 112));
     }
 
     #[test]

@@ -165,4 +165,35 @@ mod tests {
             assert_eq!(net.features(x).dims(), [1, FEATURE_DIM]);
         }
     }
+
+    /// The stage tables' peaks ([`BackboneKind::stage_peak_elements`]) hold every tensor a real
+    /// forward pass makes: each stage's input, expansion, depthwise output and output (and are
+    /// exactly the largest of them on MobileNetV2, which pads inside its convolutions).
+    #[test]
+    fn stage_peaks_hold_every_tensor_of_a_pass() {
+        let device = Device::flex();
+        for kind in BackboneKind::ALL {
+            let net = Backbone::init(kind, &device);
+            let mut x = Tensor::<4>::zeros([1, 3, 224, 224], &device);
+            for stage in 0..kind.stages() {
+                let mut seen = x.shape().num_elements();
+                if let Some(block) = stage.checked_sub(1).and_then(|k| net.blocks().get(k)) {
+                    let hidden = match &block.expand {
+                        Some(e) => e.forward(x.clone()),
+                        None => x.clone(),
+                    };
+                    seen = seen.max(hidden.shape().num_elements());
+                    let depthwise = block.depthwise.forward(hidden);
+                    seen = seen.max(depthwise.shape().num_elements());
+                }
+                x = net.forward_stages(x, stage, stage);
+                seen = seen.max(x.shape().num_elements());
+                let peak = kind.stage_peak_elements(stage);
+                assert!(peak >= seen, "{kind} stage {stage}: {peak} < {seen}");
+                if kind == BackboneKind::MobileNetV2 {
+                    assert_eq!(peak, seen, "{kind} stage {stage}");
+                }
+            }
+        }
+    }
 }

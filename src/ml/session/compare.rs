@@ -117,11 +117,13 @@ impl Session {
                 inputs.push(load(id).await.map_err(SessionError::Photo)?);
             }
             let slices: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+            // One pass up to the deepest cut: as many photos as the device allows there.
+            let deepest = cuts.last().copied().unwrap_or(0);
             let pooled = extract_pooled(
                 backbone,
                 &slices,
                 cuts,
-                self.extract_batch,
+                self.extract_batch_to(deepest),
                 &self.device,
                 &mut async || pause().await,
             )
@@ -162,7 +164,8 @@ impl Session {
             kind,
             settings.seed,
             &slices,
-            self.extract_batch,
+            // Calibration runs every stage.
+            self.extract_batch_to(kind.last_stage()),
             &self.device,
             &mut async || pause().await,
         )

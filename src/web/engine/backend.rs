@@ -1,5 +1,6 @@
 //! Choosing the backend: WebGPU on a real GPU, else burn's CPU backend in wasm, and why.
 
+use crate::ml::batch::{BatchLimits, WEBGPU_DEFAULT_BINDING_BYTES};
 use crate::web::glue::gpu::{GpuProbe, probe};
 use crate::web::protocol::{AdapterInfo, BackendInfo, BackendKind, BackendRequest, CpuReason};
 use burn::prelude::*;
@@ -19,6 +20,7 @@ pub async fn start_backend(request: BackendRequest) -> (Device, BackendInfo) {
                 kind: BackendKind::Cpu,
                 adapter,
                 cpu_reason: Some(reason),
+                max_binding_bytes: None,
             },
         )
     };
@@ -31,19 +33,43 @@ pub async fn start_backend(request: BackendRequest) -> (Device, BackendInfo) {
         }
         _ => adapter,
     };
-    match Device::wgpu_options().init_async().await {
-        Ok(device) => (
-            device,
-            BackendInfo {
-                kind: BackendKind::WebGpu,
-                adapter: wanted,
-                cpu_reason: None,
-            },
-        ),
+    // With the setup, to read the limits the device was created with: cubecl-wgpu asks for the
+    // adapter's own (SwiftShader binds 1 GiB, many GPUs 2-4 GiB), not WebGPU's 128 MiB default.
+    match Device::wgpu_options().init_with_setup_async().await {
+        Ok((device, setup)) => {
+            let limits = setup.device.limits();
+            // cubecl-wgpu's largest allocation (`MemoryDeviceProperties`) is the same minimum.
+            let binding = limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size);
+            log::info!("WebGPU binds at most {binding} bytes per buffer");
+            (
+                device,
+                BackendInfo {
+                    kind: BackendKind::WebGpu,
+                    adapter: wanted,
+                    cpu_reason: None,
+                    max_binding_bytes: Some(binding),
+                },
+            )
+        }
         Err(e) => {
             log::warn!("WebGPU could not start, using the CPU: {e}");
             cpu(CpuReason::InitFailed(e.to_string()), wanted)
         }
+    }
+}
+
+/// What `backend`'s device allows per pass: nothing bound on the CPU; WebGPU's binding limit
+/// (WebGPU's 128 MiB default, the least any device has, if it was not read).
+pub fn batch_limits(backend: &BackendInfo) -> BatchLimits {
+    match backend.kind {
+        BackendKind::Cpu => BatchLimits::UNLIMITED,
+        BackendKind::WebGpu => BatchLimits::binding(
+            backend
+                .max_binding_bytes
+                .unwrap_or(WEBGPU_DEFAULT_BINDING_BYTES),
+        ),
     }
 }
 

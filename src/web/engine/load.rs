@@ -1,7 +1,7 @@
 //! Building the engine's sessions: the backend (started once), the weights the page hands over,
 //! the network, and a warm-up pass so its kernels are compiled before the user waits on them.
 
-use super::backend::extract_batch;
+use super::backend::{batch_limits, extract_batch};
 use crate::ml::backbone::BackboneKind;
 use crate::ml::session::{BackboneSource, Session};
 use crate::ml::weights::{Precision, load_record};
@@ -32,6 +32,8 @@ pub async fn build_session(
         device,
         extract_batch(backend),
     )
+    // Every batch within what the device binds, and a warm-up at the batch sizes used.
+    .with_batch_limits(batch_limits(backend))
     // Between backbone stages: lets a Stop or a new request in (see `yield_task`).
     .with_pause(Rc::new(|| Box::pin(yield_task())));
 

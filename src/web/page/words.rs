@@ -246,6 +246,9 @@ pub fn ml_error(e: &MlError) -> String {
             "The network's weights are damaged. Reload the page.".to_string()
         }
         MlError::ModelFile { name, problem } => model_file_problem(name, problem),
+        MlError::TooManyPhotosForDevice { photos, most, .. } => format!(
+            "This GPU cannot fine-tune that many blocks on {photos} photos (at most {most}). Fine-tune fewer blocks, or add ?backend=cpu to the address."
+        ),
     }
 }
 
