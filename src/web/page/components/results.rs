@@ -33,7 +33,7 @@ fn ReportView(report: Report) -> impl IntoView {
             .into()
     };
     let timing = format!(
-        "{} through {} in {}, training took {} ({}).",
+        "{} through {} in {}, training took {} ({}).{}",
         words::photos(report.stats.extracted),
         report.backbone.name(),
         words::seconds(report.stats.extract_seconds),
@@ -43,6 +43,13 @@ fn ReportView(report: Report) -> impl IntoView {
         } else {
             "CPU"
         },
+        // The batch size fine-tuning really used: a GPU that binds less than the setting asks
+        // lowers it (see `crate::ml::batch`).
+        report
+            .stats
+            .fine_tune_batch_size
+            .map(|b| format!(" Fine-tuning took {} at a time.", words::photos(b)))
+            .unwrap_or_default(),
     );
     let per_class = report
         .classes
