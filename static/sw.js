@@ -63,7 +63,9 @@ self.addEventListener('fetch', (event) => {
       const cache = await caches.open(CACHE);
       const key = new URL(path, self.registration.scope).href;
       const hit = await cache.match(key);
-      if (hit) return hit;
+      // A copy without the cached URL, so the page sees the URL it asked for: a worker's
+      // `self.location` keeps its query string (worker.js reads `?js=` from it).
+      if (hit) return new Response(hit.body, hit);
       // Not cached yet (another network's weights) or evicted: the network, kept for next time.
       const response = await fetch(event.request);
       if (response.ok && response.status === 200) {

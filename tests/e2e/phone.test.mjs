@@ -37,8 +37,10 @@ async function checkLayout(page, when) {
     window.scrollTo(10_000, window.scrollY);
     const scrolled = window.scrollX;
     window.scrollTo(0, window.scrollY);
+    // A radio button or checkbox is tapped through its label: the label is its target.
+    const target = (e) => (e.type === 'radio' || e.type === 'checkbox') && e.closest('label') ? e.closest('label') : e;
     const controls = [...document.querySelectorAll('button, input, select, summary, textarea, a[href], label.drop, video')]
-      .map((e) => ({ e, r: e.getBoundingClientRect(), s: getComputedStyle(e) }))
+      .map((e) => ({ e, r: target(e).getBoundingClientRect(), s: getComputedStyle(e) }))
       // Rendered and visible (a visually hidden file input is reached through its label).
       .filter(({ r, s }) => r.width > 1 && r.height > 1 && s.visibility !== 'hidden' && s.display !== 'none');
     const name = (e) => e.dataset.testid || e.getAttribute('aria-label') || e.className || e.tagName;
@@ -78,9 +80,10 @@ test('phone: classes, upload, train, predict, camera and live view on a 390 px t
     const page = await context.newPage();
     await openApp(page, server.origin, 'cpu', 120_000);
     await checkLayout(page, 'loaded');
-    const inputs = page.locator('input[type="file"]');
+    // Photo pickers (not the model and project files).
+    const inputs = page.locator('[data-testid="class-photos"], [data-testid="predict-photos"]');
     assert.deepEqual(new Set(await inputs.evaluateAll((is) => is.map((i) => i.accept))), new Set(['image/*']),
-      'file inputs must accept image/* (the phone then offers its camera app)');
+      'photo inputs must accept image/* (the phone then offers its camera app)');
 
     await fillClasses(page, ['cat', 'dog'], [photos('train', 'cat', 5), photos('train', 'dog', 5)]);
     await checkLayout(page, 'photos added');
@@ -115,7 +118,10 @@ test('phone: classes, upload, train, predict, camera and live view on a 390 px t
     assert.ok(preview.width <= PHONE.viewport.width && preview.height <= PHONE.viewport.height * 0.6,
       `the live preview is ${preview.width}x${preview.height}`);
     await checkLayout(page, 'live');
-    await page.getByTestId('live-toggle').scrollIntoViewIfNeeded();
+    // The page brought the picture and the answer on screen by itself.
+    const shown = await page.getByTestId('live-prediction').boundingBox();
+    assert.ok(shown.y >= 0 && shown.y + shown.height <= PHONE.viewport.height + 1,
+      `the live answer is off screen (${shown.y.toFixed(0)}..${(shown.y + shown.height).toFixed(0)})`);
     await page.screenshot({ path: join(SHOTS, 'phone-live.png') });
     await page.getByTestId('live-toggle').tap();
   } finally {

@@ -4,12 +4,13 @@
 
 use super::camera_view::CameraView;
 use crate::core::metrics::argmax;
+use crate::web::glue::yield_now::sleep;
 use crate::web::page::camera::{CameraState, CameraUser};
 use crate::web::page::live::{self, LiveState};
 use crate::web::page::state::AppState;
 use crate::web::page::words;
 use crate::web::protocol::Prediction;
-use leptos::html::Video;
+use leptos::html::{Div, Video};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -22,6 +23,7 @@ pub fn LiveView() -> impl IntoView {
     let camera = CameraState::from_context();
     let live = LiveState::new();
     let video = NodeRef::<Video>::new();
+    let view = NodeRef::<Div>::new();
     let on = move || live.on.get();
     let usable = move || state.report.with(Option::is_some) && !state.is_training();
     let toggle = move |_| {
@@ -29,11 +31,19 @@ pub fn LiveView() -> impl IntoView {
             live::stop(camera, live);
         } else {
             spawn_local(live::run(state, camera, live, video));
+            // On a phone the view opens below the fold: bring the picture and the answer up
+            // (once drawn), bottom edge at the screen's bottom.
+            spawn_local(async move {
+                sleep(50).await;
+                if let Some(view) = view.get_untracked() {
+                    view.scroll_into_view_with_bool(false);
+                }
+            });
         }
     };
     on_cleanup(move || live::stop(camera, live));
     view! {
-        <div class="live">
+        <div class="live" node_ref=view>
             <button
                 class="button live-toggle"
                 class:primary=on
