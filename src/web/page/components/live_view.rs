@@ -4,7 +4,6 @@
 
 use super::camera_view::CameraView;
 use crate::core::metrics::argmax;
-use crate::web::glue::yield_now::sleep;
 use crate::web::page::camera::{CameraState, CameraUser};
 use crate::web::page::live::{self, LiveState};
 use crate::web::page::state::AppState;
@@ -31,16 +30,18 @@ pub fn LiveView() -> impl IntoView {
             live::stop(camera, live);
         } else {
             spawn_local(live::run(state, camera, live, video));
-            // On a phone the view opens below the fold: bring the picture and the answer up
-            // (once drawn), bottom edge at the screen's bottom.
-            spawn_local(async move {
-                sleep(50).await;
-                if let Some(view) = view.get_untracked() {
-                    view.scroll_into_view_with_bool(false);
-                }
-            });
         }
     };
+    // On a phone the view opens below the fold: once the first answer is drawn (the view has its
+    // full height then), bring the picture and the answer on screen, bottom edge at the bottom.
+    Effect::new(move |_| {
+        if live.on.get()
+            && live.updates.get() == 1
+            && let Some(view) = view.get_untracked()
+        {
+            view.scroll_into_view_with_bool(false);
+        }
+    });
     on_cleanup(move || live::stop(camera, live));
     view! {
         <div class="live" node_ref=view>
