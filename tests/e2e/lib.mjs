@@ -3,55 +3,24 @@
 // data-testid contract.
 
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { fileHandler } from '../../scripts/static-files.mjs';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const DIST = join(ROOT, 'dist');
 export const DATA = resolve(ROOT, process.env.WHISKER_DATA ?? '../shared/data/pets');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-  '.bpk': 'application/octet-stream',
-};
-
 /** Serves `dir` on 127.0.0.1 (a free port). Resolves to { origin, close() }. */
 export function serve(dir = DIST) {
   if (!existsSync(join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: build the app first (trunk build --release)`);
   }
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://localhost');
-    let path = normalize(join(dir, decodeURIComponent(url.pathname)));
-    if (!path.startsWith(dir + sep) && path !== dir) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (existsSync(path) && statSync(path).isDirectory()) path = join(path, 'index.html');
-    if (!existsSync(path)) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    const body = readFileSync(path);
-    res.writeHead(200, {
-      'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
-      'content-length': body.length,
-      'cache-control': 'no-store',
-    });
-    res.end(body);
-  });
+  // No caching: each test sees exactly what the page asks for.
+  const server = createServer(fileHandler(dir));
   return new Promise((ok) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address();
