@@ -134,7 +134,11 @@ fn LiveResult(live: LiveState) -> impl IntoView {
                 }}
             </p>
             <ul class="probs">{bars}</ul>
-            <p class="live-rate">{move || live.rate.get().map(words::live_rate)}</p>
+            // Its line is there from the start (the rate needs two answers), so the view keeps
+            // its height and stays on screen once scrolled there.
+            <p class="live-rate">
+                {move || live.rate.get().map(words::live_rate).unwrap_or_else(|| "\u{a0}".into())}
+            </p>
         </div>
     }
 }
