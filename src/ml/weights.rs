@@ -1,12 +1,13 @@
 //! Backbone weights: PyTorch's `.pth` state dicts (native converter only) and our burnpack
 //! records.
 //!
-//! The records are made once per backbone by `whisker-convert` and shipped as static files: an
-//! f32 one for native use and an f16 one (half the bytes) for the browser. BatchNorm stays f32 in
-//! both. What each backbone's files are called and where they come from is in [`BackboneKind`].
+//! The records are made once per backbone by `whisker-convert`: an f32 one for native use, an
+//! f16 one (half the bytes) and an int8 one without the ImageNet classifier (a third of f16's),
+//! which the browser downloads. BatchNorm stays f32 in all of them. What each backbone's files are called and where they come from is in [`BackboneKind`].
 
 use super::backbone::{Backbone, BackboneKind};
 use super::error::MlError;
+use super::int8_record;
 use burn::prelude::*;
 use burn::store::{ApplyResult, BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot, ModuleStore};
 use burn::tensor::Bytes;
@@ -18,6 +19,14 @@ pub enum Precision {
     F32,
     /// Convolution and linear weights in f16; BatchNorm in f32.
     F16,
+    /// Convolution weights in int8 with one f32 scale per output channel, BatchNorm in f32, no
+    /// ImageNet classifier ([`super::int8_record`]): the browser's record.
+    I8,
+}
+
+impl Precision {
+    /// The record the page downloads: the smallest whose accuracy holds against PyTorch.
+    pub const BROWSER: Precision = Precision::I8;
 }
 
 /// Regex rules mapping torchvision's state-dict keys onto our module tree.
@@ -155,7 +164,7 @@ fn load_from_store<S: ModuleStore>(
         }
         MlError::weights(name, format!("not a record of {kind}: {reason}"))
     })?;
-    check_complete(kind, name, &result)?;
+    check_complete(kind, name, &result, Top::Kept)?;
     Ok(model)
 }
 
@@ -171,6 +180,9 @@ pub fn record_bytes(
     precision: Precision,
     source_sha256: &str,
 ) -> Result<Vec<u8>, MlError> {
+    if precision == Precision::I8 {
+        return int8_record::record_bytes(model, &[(SOURCE_SHA256_KEY, source_sha256)]);
+    }
     let mut store = BurnpackStore::from_bytes(None).metadata(SOURCE_SHA256_KEY, source_sha256);
     if precision == Precision::F16 {
         store = store.with_to_adapter(HalfPrecisionAdapter::new());
@@ -227,6 +239,16 @@ pub fn load_record(
             ));
         }
     }
+    if precision == Precision::I8 {
+        let tensors = int8_record::read_tensors(name, bytes)?;
+        let mut model = Backbone::init(kind, device);
+        let result = match &mut model {
+            Backbone::MobileNetV2(net) => net.apply(tensors, None, None, false),
+            Backbone::EfficientNetLite0(net) => net.apply(tensors, None, None, false),
+        };
+        check_complete(kind, name, &result, Top::LeftOut)?;
+        return Ok(model.without_top().fold_norm());
+    }
     let mut store =
         BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes))).allow_partial(true);
     if precision == Precision::F16 {
@@ -278,13 +300,22 @@ fn randomise(net: &mut impl ModuleSnapshot, seed: u64) {
     debug_assert!(result.errors.is_empty(), "{result:?}");
 }
 
-/// Precision of a record, from its file name (`*.f16.bpk` is half precision).
+/// Precision of a record, from its file name (`*.f16.bpk` is half precision, `*.i8.bpk` int8).
 pub fn precision_of(name: &str) -> Precision {
     if name.contains(".f16.") {
         Precision::F16
+    } else if name.contains(".i8.") {
+        Precision::I8
     } else {
         Precision::F32
     }
+}
+
+/// Whether a record holds the ImageNet classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Top {
+    Kept,
+    LeftOut,
 }
 
 /// Reads a `kind` record file (native); its precision comes from its name.
@@ -301,22 +332,29 @@ pub fn load_record_file(
 }
 
 /// Missing tensors or shape errors mean the record is not this network: never run half-loaded.
-fn check_complete(kind: BackboneKind, name: &str, result: &ApplyResult) -> Result<(), MlError> {
+fn check_complete(
+    kind: BackboneKind,
+    name: &str,
+    result: &ApplyResult,
+    top: Top,
+) -> Result<(), MlError> {
     if let Some(e) = result.errors.first() {
         return Err(MlError::weights(name, format!("{e:?}")));
     }
-    if !result.missing.is_empty() {
-        let first: Vec<&str> = result
-            .missing
-            .iter()
-            .take(3)
-            .map(|m| m.0.as_str())
-            .collect();
+    // A record without the classifier misses exactly its weight and bias.
+    let missing: Vec<&str> = result
+        .missing
+        .iter()
+        .map(|m| m.0.as_str())
+        .filter(|m| top == Top::Kept || !m.starts_with("classifier."))
+        .collect();
+    if !missing.is_empty() {
+        let first: Vec<&str> = missing.iter().take(3).copied().collect();
         return Err(MlError::weights(
             name,
             format!(
                 "{} tensors missing (first: {}); not a record of {kind}",
-                result.missing.len(),
+                missing.len(),
                 first.join(", ")
             ),
         ));
@@ -332,7 +370,10 @@ fn check_complete(kind: BackboneKind, name: &str, result: &ApplyResult) -> Resul
             format!("unexpected tensor {u}; not a record of {kind}"),
         ));
     }
-    let expected = kind.tensor_count();
+    let expected = match top {
+        Top::Kept => kind.tensor_count(),
+        Top::LeftOut => kind.tensor_count() - 2,
+    };
     if result.applied.len() != expected {
         return Err(MlError::weights(
             name,
@@ -374,6 +415,42 @@ mod tests {
             let a = net.features(x.clone()).into_data();
             let b = back.features(x).into_data();
             a.assert_eq(&b, true);
+        }
+    }
+
+    /// The int8 record: under half of f16's bytes (a third for MobileNetV2), no classifier, the
+    /// features close (the PyTorch reference tests hold the pretrained ones to tolerances).
+    #[test]
+    fn int8_record_round_trip_in_memory() {
+        let device = Device::flex();
+        for kind in BackboneKind::ALL {
+            let net = random_backbone(kind, 3, &device);
+            let f16 = record_bytes(&net, Precision::F16, kind.source_sha256()).unwrap();
+            let bytes = record_bytes(&net, Precision::I8, kind.source_sha256()).unwrap();
+            assert!(
+                bytes.len() * 2 < f16.len(),
+                "{} vs {}",
+                bytes.len(),
+                f16.len()
+            );
+            assert_eq!(record_source(&bytes).as_deref(), Some(kind.source_sha256()));
+            let back = load_record(kind, "mem", bytes, Precision::I8, &device).unwrap();
+            assert_eq!(back.kind(), kind);
+            let x = Tensor::<4>::ones([1, 3, 224, 224], &device);
+            assert!(
+                back.forward(x.clone()).is_none(),
+                "the classifier is left out"
+            );
+            let a: Vec<f32> = net
+                .features(x.clone())
+                .into_data()
+                .try_into_vec_as()
+                .unwrap();
+            let b: Vec<f32> = back.features(x).into_data().try_into_vec_as().unwrap();
+            let dot: f32 = a.iter().zip(&b).map(|(p, q)| p * q).sum();
+            let norm = |v: &[f32]| v.iter().map(|p| p * p).sum::<f32>().sqrt();
+            let cosine = dot / (norm(&a) * norm(&b));
+            assert!(cosine > 0.99, "{kind}: cosine {cosine}");
         }
     }
 

@@ -98,17 +98,43 @@ pub fn values(t: Tensor<2>) -> Vec<f32> {
 
 /// Our logits, pooled features and pooled `cut_stage` output on the fixture's inputs.
 pub fn run(net: &Backbone, fx: &Fixture) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    run_with_top(net, net, fx)
+}
+
+/// As [`run`], the logits from `top`'s ImageNet classifier on `net`'s features: the int8
+/// record leaves the classifier out, so its logits are the f32 classifier's on its features.
+pub fn run_with_top(
+    net: &Backbone,
+    top: &Backbone,
+    fx: &Fixture,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let device = Device::flex();
     let n = fx.photos.len();
     let x = Tensor::<4>::from_data(
         TensorData::new(fx.inputs.clone(), [n, 3, 224, 224]),
         &device,
     );
+    let features = net.features(x.clone());
     (
-        values(net.forward(x.clone())),
-        values(net.features(x.clone())),
+        values(
+            top.imagenet_logits(features.clone())
+                .expect("`top` has the classifier"),
+        ),
+        values(features),
         values(net.features_until(x, fx.cut_stage)),
     )
+}
+
+/// Cosine similarity of two equally long vectors, row by row of `k`: the smallest.
+pub fn min_row_cosine(a: &[f32], b: &[f32], k: usize) -> f32 {
+    a.chunks(k)
+        .zip(b.chunks(k))
+        .map(|(x, y)| {
+            let dot: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
+            let norm = |v: &[f32]| v.iter().map(|p| p * p).sum::<f32>().sqrt();
+            dot / (norm(x) * norm(y))
+        })
+        .fold(1.0, f32::min)
 }
 
 pub fn argmax_rows(v: &[f32], k: usize) -> Vec<usize> {
@@ -129,8 +155,9 @@ pub fn worst_input_diff(fx: &Fixture, i: usize, ours: &[f32], scale: [f32; 3]) -
 }
 
 /// The photos of `val/cat` (all 100) without an ImageNet cat class (281 tabby ..= 285 Egyptian
-/// cat) in their top 5 under `net`, preprocessed for it and run in batches of 16.
-pub fn cats_without_a_cat_class(net: &Backbone) -> Vec<String> {
+/// cat) in their top 5 under `net` (its features through `top`'s ImageNet classifier),
+/// preprocessed for it and run in batches of 16.
+pub fn cats_without_a_cat_class(net: &Backbone, top: &Backbone) -> Vec<String> {
     let dir = super::common::pets().join("val/cat");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -148,7 +175,10 @@ pub fn cats_without_a_cat_class(net: &Backbone) -> Vec<String> {
         }
         let x =
             Tensor::<4>::from_data(TensorData::new(inputs, [chunk.len(), 3, 224, 224]), &device);
-        for (name, row) in chunk.iter().zip(values(net.forward(x)).chunks(1000)) {
+        for (name, row) in chunk
+            .iter()
+            .zip(values(top.imagenet_logits(net.features(x)).unwrap()).chunks(1000))
+        {
             let mut idx: Vec<usize> = (0..1000).collect();
             idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
             if !idx[..5].iter().any(|c| (281..=285).contains(c)) {

@@ -126,8 +126,9 @@ pub struct EfficientNetLite0 {
     pub blocks: Vec<InvertedResidual>,
     /// `_conv_head`, `_bn1`: 1x1 convolution, 320 -> 1280 channels.
     pub last: ConvNorm,
-    /// `_fc`: 1280 -> `num_classes` (the dropout before it is a no-op at inference).
-    pub classifier: Linear,
+    /// `_fc`: 1280 -> `num_classes` (the dropout before it is a no-op at inference);
+    /// `None` once left out (the browser's int8 record does not ship it: see [`Self::without_top`]).
+    pub classifier: Option<Linear>,
 }
 
 /// Shape of an [`EfficientNetLite0`].
@@ -168,7 +169,7 @@ impl EfficientNetLite0Config {
                 .with_kernel(1)
                 .with_epsilon(BN_EPSILON)
                 .init(device),
-            classifier: LinearConfig::new(FEATURE_DIM, self.num_classes).init(device),
+            classifier: Some(LinearConfig::new(FEATURE_DIM, self.num_classes).init(device)),
         }
     }
 }
@@ -203,9 +204,10 @@ impl EfficientNetLite0 {
         self.features_until(images, LAST_STAGE)
     }
 
-    /// ImageNet logits: `[B, 3, 224, 224] -> [B, num_classes]`.
-    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.classifier.forward(self.features(images))
+    /// ImageNet logits: `[B, 3, 224, 224] -> [B, num_classes]`; `None` without the classifier.
+    pub fn forward(&self, images: Tensor<4>) -> Option<Tensor<2>> {
+        let top = self.classifier.as_ref()?;
+        Some(top.forward(self.features(images)))
     }
 
     /// Keeps every batch normalisation in inference mode, even on an autodiff device.
@@ -292,7 +294,7 @@ mod tests {
             assert_eq!(x.dims(), [1, channels, r, r], "stage {stage}");
         }
         let x = Tensor::<4>::zeros([2, 3, 224, 224], &device);
-        assert_eq!(net.forward(x).dims(), [2, 5]);
+        assert_eq!(net.forward(x).unwrap().dims(), [2, 5]);
     }
 
     /// The reference's 4,652,008 parameters (`model.parameters()`) plus its 42,016 BatchNorm

@@ -94,6 +94,8 @@ impl BackboneKind {
             (BackboneKind::MobileNetV2, Precision::F16) => "mobilenet_v2.f16.bpk",
             (BackboneKind::EfficientNetLite0, Precision::F32) => "efficientnet_lite0.f32.bpk",
             (BackboneKind::EfficientNetLite0, Precision::F16) => "efficientnet_lite0.f16.bpk",
+            (BackboneKind::MobileNetV2, Precision::I8) => "mobilenet_v2.i8.bpk",
+            (BackboneKind::EfficientNetLite0, Precision::I8) => "efficientnet_lite0.i8.bpk",
         }
     }
 
@@ -105,6 +107,8 @@ impl BackboneKind {
             (BackboneKind::MobileNetV2, Precision::F16) => 7_252_944,
             (BackboneKind::EfficientNetLite0, Precision::F32) => 18_819_488,
             (BackboneKind::EfficientNetLite0, Precision::F16) => 9_599_440,
+            (BackboneKind::MobileNetV2, Precision::I8) => 2_606_336,
+            (BackboneKind::EfficientNetLite0, Precision::I8) => 3_940_864,
         }
     }
 

@@ -98,8 +98,9 @@ pub struct MobileNetV2 {
     pub blocks: Vec<InvertedResidual>,
     /// `features.18`: 1x1 convolution, 320 -> 1280 channels.
     pub last: ConvNorm,
-    /// `classifier.1`: 1280 -> `num_classes` (the dropout before it is a no-op at inference).
-    pub classifier: Linear,
+    /// `classifier.1`: 1280 -> `num_classes` (the dropout before it is a no-op at inference);
+    /// `None` once left out (the browser's int8 record does not ship it: see [`Self::without_top`]).
+    pub classifier: Option<Linear>,
 }
 
 /// Shape of a [`MobileNetV2`].
@@ -129,7 +130,7 @@ impl MobileNetV2Config {
             last: ConvNormConfig::new(channels_in, FEATURE_DIM)
                 .with_kernel(1)
                 .init(device),
-            classifier: LinearConfig::new(FEATURE_DIM, self.num_classes).init(device),
+            classifier: Some(LinearConfig::new(FEATURE_DIM, self.num_classes).init(device)),
         }
     }
 }
@@ -164,9 +165,10 @@ impl MobileNetV2 {
         self.features_until(images, LAST_STAGE)
     }
 
-    /// ImageNet logits: `[B, 3, 224, 224] -> [B, num_classes]`.
-    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.classifier.forward(self.features(images))
+    /// ImageNet logits: `[B, 3, 224, 224] -> [B, num_classes]`; `None` without the classifier.
+    pub fn forward(&self, images: Tensor<4>) -> Option<Tensor<2>> {
+        let top = self.classifier.as_ref()?;
+        Some(top.forward(self.features(images)))
     }
 
     /// Keeps every batch normalisation in inference mode, even on an autodiff device.
@@ -243,6 +245,6 @@ mod tests {
             net.forward_stages(cut, 14, LAST_STAGE).dims(),
             [2, 1280, 7, 7]
         );
-        assert_eq!(net.forward(x).dims(), [2, 5]);
+        assert_eq!(net.forward(x).unwrap().dims(), [2, 5]);
     }
 }
