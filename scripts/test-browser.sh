@@ -19,8 +19,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/web}
 # wasm-opt 132 from npm (scripts/setup.sh), ahead of any other on PATH.
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-[[ -s static/models/mobilenet_v2.f16.bpk ]] \
-  || { echo "test-browser: static/models/mobilenet_v2.f16.bpk is missing: run scripts/setup-weights.sh" >&2; exit 1; }
+[[ -s static/models/mobilenet_v2.i8.bpk ]] \
+  || { echo "test-browser: static/models/mobilenet_v2.i8.bpk is missing: run scripts/setup-weights.sh" >&2; exit 1; }
 [[ -d node_modules/playwright-core && -x node_modules/.bin/wasm-opt ]] \
   || { echo "test-browser: node_modules (playwright-core, binaryen) is missing: run npm ci" >&2; exit 1; }
 

@@ -306,14 +306,14 @@ fn backend_and_backbone_requests_read_the_query() {
     );
     assert_eq!(asked_for("?backbone=resnet"), None);
     assert_eq!(asked_for(""), None);
-    // Each network downloads only its own f16 record.
+    // Each network downloads only its own record (the int8 one).
     assert_eq!(
         weights_url(BackboneKind::MobileNetV2),
-        "models/mobilenet_v2.f16.bpk"
+        "models/mobilenet_v2.i8.bpk"
     );
     assert_eq!(
         weights_url(BackboneKind::EfficientNetLite0),
-        "models/efficientnet_lite0.f16.bpk"
+        "models/efficientnet_lite0.i8.bpk"
     );
     assert_eq!(
         whisker::web::glue::decode::downscaled(4000, 3000, 512),

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { serve, launch, photos, openApp, fillClasses, train, predict } from './lib.mjs';
 
-const FAST = 'mobilenet_v2.f16.bpk';
-const ACCURATE = 'efficientnet_lite0.f16.bpk';
+const FAST = 'mobilenet_v2.i8.bpk';
+const ACCURATE = 'efficientnet_lite0.i8.bpk';
 
 let server;
 let work;

@@ -29,7 +29,7 @@ async function loadErrorWith(glob) {
 }
 
 test('missing weights: the page says which file is missing and what to run', async () => {
-  const text = await loadErrorWith('**/models/mobilenet_v2.f16.bpk');
+  const text = await loadErrorWith('**/models/mobilenet_v2.i8.bpk');
   assert.match(text, /weights .* are missing on the server/);
   assert.match(text, /setup-weights\.sh/);
 });

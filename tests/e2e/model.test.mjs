@@ -21,7 +21,7 @@ import { ROOT, serve, launch, photos, openApp, fillClasses, train, predict } fro
 
 const CLI = process.env.WHISKER_CLI ?? join(ROOT, 'target', 'debug', 'whisker');
 // The record the page runs on, so the CLI differs from the page only by its image decoder.
-const WEIGHTS = join(ROOT, 'static', 'models', 'mobilenet_v2.f16.bpk');
+const WEIGHTS = join(ROOT, 'static', 'models', 'mobilenet_v2.i8.bpk');
 
 let server;
 let work;

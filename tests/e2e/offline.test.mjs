@@ -35,7 +35,7 @@ test('offline: after one visit, a reload without network trains and predicts', {
     const before = await cachedFiles(page);
     assert.equal(before.names.length, 1, `caches: ${before.names}`);
     for (const wanted of [/^\/index\.html$/, /^\/boot\.js$/, /^\/worker\.js$/, /\.wasm$/, /^\/whisker-.*\.js$/,
-      /^\/models\/mobilenet_v2\.f16\.bpk$/, /^\/manifest\.webmanifest$/]) {
+      /^\/models\/mobilenet_v2\.i8\.bpk$/, /^\/manifest\.webmanifest$/]) {
       assert.ok(before.files.some((f) => wanted.test(f)), `${wanted} is not cached: ${before.files.join(' ')}`);
     }
     console.log(`# offline: ${before.files.length} files cached as ${before.names[0]}`);

@@ -11,7 +11,7 @@ use crate::web::protocol::{BackendInfo, LoadError, LoadStep};
 use burn::prelude::*;
 use std::rc::Rc;
 
-/// Waits for the `kind` backbone's f16 record, builds the network on `device` and warms it up,
+/// Waits for the `kind` backbone's record (the browser's, [`Precision::BROWSER`]), builds the network on `device` and warms it up,
 /// reporting each step to `on_step`.
 pub async fn build_session(
     kind: BackboneKind,
@@ -23,9 +23,9 @@ pub async fn build_session(
     let bytes = weights.await;
     on_step(LoadStep::Building);
     yield_now().await;
-    let name = kind.record_file(Precision::F16);
+    let name = kind.record_file(Precision::BROWSER);
     let backbone =
-        load_record(kind, name, bytes, Precision::F16, &device).map_err(LoadError::Weights)?;
+        load_record(kind, name, bytes, Precision::BROWSER, &device).map_err(LoadError::Weights)?;
     let session = Session::new(
         backbone,
         BackboneSource::Pretrained,

@@ -22,9 +22,9 @@ use crate::web::glue::js;
 use crate::web::protocol::EngineError;
 use leptos::prelude::*;
 
-/// Where the `kind` backbone's f16 record is served, relative to the page.
+/// Where the `kind` backbone's record ([`Precision::BROWSER`]) is served, relative to the page.
 pub fn weights_url(kind: BackboneKind) -> String {
-    format!("models/{}", kind.record_file(Precision::F16))
+    format!("models/{}", kind.record_file(Precision::BROWSER))
 }
 
 /// The backbone the address asks for (`?backbone=efficientnet-lite0`), if any.

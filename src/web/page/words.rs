@@ -138,7 +138,7 @@ pub fn switch_failed(kind: BackboneKind, why: &str) -> String {
 
 /// How a network is offered: what it is good for, its name and what choosing it downloads.
 pub fn backbone_choice(kind: BackboneKind) -> (&'static str, String) {
-    let size = bytes(kind.record_size(crate::ml::weights::Precision::F16));
+    let size = bytes(kind.record_size(crate::ml::weights::Precision::BROWSER));
     match kind {
         BackboneKind::MobileNetV2 => ("Faster", format!("{} · {size} download", kind.name())),
         BackboneKind::EfficientNetLite0 => (
