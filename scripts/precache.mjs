@@ -2,11 +2,16 @@
 // from their contents into the service worker (static/sw.js, copied to the staging directory),
 // so a returning visitor's browser notices a new build and caches exactly its files.
 //
-// Run by Trunk with TRUNK_STAGING_DIR set; prints one line.
+// Then, on release builds, the brotli copies a server sends instead (scripts/precompress.mjs).
+// One hook for both because Trunk runs a stage's hooks at the same time, and the copies must
+// neither be listed nor miss the finished sw.js.
+//
+// Run by Trunk with TRUNK_STAGING_DIR set; prints a line for each step.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { precompress } from './precompress.mjs';
 
 const SW = 'sw.js';
 const stage = process.env.TRUNK_STAGING_DIR;
@@ -43,3 +48,13 @@ for (const [from, to] of [
 }
 writeFileSync(path, script);
 console.log(`precache: ${list.length} files, ${(bytes / 1e6).toFixed(1)} MB, version ${id}`);
+
+if (process.env.TRUNK_PROFILE === 'release') {
+  const started = Date.now();
+  const done = await precompress(stage);
+  const raw = done.reduce((n, [, r]) => n + r, 0);
+  const br = done.reduce((n, [, , b]) => n + b, 0);
+  console.log(
+    `precompress: ${done.length} files, ${(raw / 1e6).toFixed(1)} MB -> ${(br / 1e6).toFixed(1)} MB brotli in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+}

@@ -3,8 +3,10 @@
 //
 // Options: `cache` — files whose names carry Trunk's content hash are immutable for a year and the
 // others revalidated with an ETag (a 304 instead of the bytes); without it every answer is
-// `no-store`, so each test sees exactly what the page asks for. `compress` — gzip (level 9, once
-// per file and version, kept in memory) for clients that accept it.
+// `no-store`, so each test sees exactly what the page asks for. `compress` — for clients that
+// accept it, the build's brotli copy (`x.wasm.br`, made by scripts/precompress.mjs) when it is
+// there and not older than the file, else gzip (level 9, once per file and version, kept in
+// memory).
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
@@ -62,7 +64,12 @@ export function fileHandler(dir, { cache = false, compress = false } = {}) {
     let body = readFileSync(path);
     if (compress) {
       headers.vary = 'accept-encoding';
-      if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      const accepts = req.headers['accept-encoding'] ?? '';
+      const brotli = `${path}.br`;
+      if (/\bbr\b/.test(accepts) && existsSync(brotli) && statSync(brotli).mtimeMs >= stat.mtimeMs) {
+        body = readFileSync(brotli);
+        headers['content-encoding'] = 'br';
+      } else if (/\bgzip\b/.test(accepts)) {
         const key = `${path}\0${etag}`;
         if (!gzipped.has(key)) gzipped.set(key, gzipSync(body, { level: 9 }));
         body = gzipped.get(key);
