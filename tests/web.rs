@@ -247,9 +247,9 @@ async fn app_adds_and_deletes_classes() {
     let choice = one(&root, "backbone-choice").text_content().unwrap();
     assert!(
         choice.contains("Faster")
-            && choice.contains("MobileNetV2 · 7.3 MB download")
+            && choice.contains("MobileNetV2 · 2.6 MB download")
             && choice.contains("More accurate")
-            && choice.contains("EfficientNet-Lite0 · 9.6 MB download"),
+            && choice.contains("EfficientNet-Lite0 · 3.9 MB download"),
         "{choice}"
     );
     // The badge says which backend runs once the device is chosen.

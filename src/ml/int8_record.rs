@@ -3,13 +3,15 @@
 //! the small depthwise and stem filters f16, BatchNorm and biases f32, and no ImageNet
 //! classifier, which transfer learning never uses.
 //!
-//! MobileNetV2 is 7.25 MB as f16 with its classifier and 2.36 MB like this. Symmetric max-abs
-//! scaling per output channel is the weight-only scheme that keeps MobileNet-style networks'
-//! accuracy (Krishnamoorthi, "Quantizing deep convolutional networks for efficient inference",
-//! 2018, §3.1 and table 2: per-channel weight-only int8 loses under 0.1% top-1, per-tensor
-//! loses far more because depthwise filters' ranges differ by orders of magnitude). The
-//! activations stay f32: the backbone dequantizes once, at load. The reference tests hold it to
-//! PyTorch's outputs (`tests/torchvision_reference.rs`, `tests/efficientnet_reference.rs`).
+//! MobileNetV2's record is 2.61 MB like this against 7.25 MB as f16 with its classifier
+//! (EfficientNet-Lite0: 3.94 against 9.60). Scales per output channel, not per tensor, because
+//! the filters' ranges differ widely from channel to channel in MobileNet-style networks
+//! (Krishnamoorthi, "Quantizing deep convolutional networks for efficient inference", 2018,
+//! on per-channel weight quantization); each channel's clipping level is the one with the least
+//! squared error. The activations stay f32: the backbone is dequantized once, at load. Measured
+//! against PyTorch (`tests/torchvision_reference.rs`): MobileNetV2's pooled features keep a
+//! cosine of 0.9986 and the logits move by at most 0.50 (f16: 0.045), the top class never; the
+//! pets accuracy is f32's (`tests/pets_accuracy.rs`).
 //!
 //! Layout (a burnpack file, read with `burn_pack` directly): a 1x1 convolution's weight `name`
 //! as `I8 [out, in, 1, 1]` and its scales as `name` + [`SCALE_SUFFIX`] `F32 [out]`; depthwise

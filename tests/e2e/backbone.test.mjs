@@ -71,8 +71,8 @@ test('the network choice: download on demand, train on Lite0, kept across reload
     assert.deepEqual(requested, [FAST], 'the first visit downloads only the default network');
     assert.deepEqual(await checked(page), { 'mobilenet-v2': true, 'efficientnet-lite0': false });
     const choice = (await page.getByTestId('backbone-choice').innerText()).replace(/\s+/g, ' ');
-    assert.match(choice, /Faster MobileNetV2 · 7\.3 MB download/);
-    assert.match(choice, /More accurate EfficientNet-Lite0 · 9\.6 MB download/);
+    assert.match(choice, /Faster MobileNetV2 · 2\.6 MB download/);
+    assert.match(choice, /More accurate EfficientNet-Lite0 · 3\.9 MB download/);
 
     await fillClasses(page, ['cat', 'dog'], [photos('train', 'cat', 5), photos('train', 'dog', 5)]);
     // No model yet: no question asked.

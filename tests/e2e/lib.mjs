@@ -14,17 +14,20 @@ export const DIST = join(ROOT, 'dist');
 export const DATA = resolve(ROOT, process.env.WHISKER_DATA ?? '../shared/data/pets');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** Serves `dir` on 127.0.0.1 (a free port). Resolves to { origin, close() }. */
-export function serve(dir = DIST) {
+/**
+ * Serves `dir` on 127.0.0.1 (a free port). Resolves to { origin, port, close() }. By default no
+ * caching and no compression, so each test sees exactly what the page asks for; `options` go to
+ * `fileHandler` (`{ cache: true, compress: true }` is how scripts/serve-dist.mjs serves).
+ */
+export function serve(dir = DIST, options = {}) {
   if (!existsSync(join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: build the app first (trunk build --release)`);
   }
-  // No caching: each test sees exactly what the page asks for.
-  const server = createServer(fileHandler(dir));
+  const server = createServer(fileHandler(dir, options));
   return new Promise((ok) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address();
-      ok({ origin: `http://127.0.0.1:${port}`, close: () => new Promise((c) => server.close(c)) });
+      ok({ origin: `http://127.0.0.1:${port}`, port, close: () => new Promise((c) => server.close(c)) });
     });
   });
 }

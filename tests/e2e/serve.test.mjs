@@ -8,23 +8,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { fileHandler } from '../../scripts/static-files.mjs';
 import { precompress } from '../../scripts/precompress.mjs';
-import { DIST, launch, openApp } from './lib.mjs';
+import { DIST, serve, launch, openApp } from './lib.mjs';
 
-/** Serves `dir` as serve-dist.mjs does; resolves to { port, close() }. */
-function serveCompressed(dir) {
-  const server = createServer(fileHandler(dir, { cache: true, compress: true }));
-  return new Promise((ok) => {
-    server.listen(0, '127.0.0.1', () =>
-      ok({ port: server.address().port, close: () => new Promise((c) => server.close(c)) }));
-  });
-}
+/** How scripts/serve-dist.mjs serves. */
+const AS_SERVE_DIST = { cache: true, compress: true };
 
 /** GET `path` with `accept-encoding`; resolves to { encoding, body }. */
 function get(port, path, acceptEncoding) {
@@ -41,11 +34,11 @@ function get(port, path, acceptEncoding) {
 
 test('the server sends the brotli copy, gzip or the file, as the browser accepts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'whisker-serve-'));
-  const server = await serveCompressed(dir);
+  const js = Buffer.from('export const x = 1;\n'.repeat(2000));
+  writeFileSync(join(dir, 'app.js'), js);
+  writeFileSync(join(dir, 'index.html'), '<!doctype html>');
+  const server = await serve(dir, AS_SERVE_DIST);
   try {
-    const js = Buffer.from('export const x = 1;\n'.repeat(2000));
-    writeFileSync(join(dir, 'app.js'), js);
-    writeFileSync(join(dir, 'index.html'), '<!doctype html>');
     const [[, raw, br]] = await precompress(dir);
     assert.equal(raw, js.length);
     assert.ok(br < raw / 10, `brotli ${br} of ${raw} bytes`);
@@ -86,7 +79,7 @@ test('the release build carries brotli copies of its wasm, script and weights', 
 });
 
 test('a first visit downloads under 8 MB and the page becomes usable', async () => {
-  const server = await serveCompressed(DIST);
+  const server = await serve(DIST, AS_SERVE_DIST);
   const { context, close } = await launch();
   try {
     const page = await context.newPage();
@@ -97,7 +90,7 @@ test('a first visit downloads under 8 MB and the page becomes usable', async () 
       bytes.set(new URL(req.url()).pathname, sizes.responseBodySize + sizes.responseHeadersSize);
     });
     const started = Date.now();
-    await openApp(page, `http://127.0.0.1:${server.port}`, 'cpu');
+    await openApp(page, server.origin, 'cpu');
     const usable = (Date.now() - started) / 1000;
     await page.waitForTimeout(500);
     const total = [...bytes.values()].reduce((a, b) => a + b, 0);
