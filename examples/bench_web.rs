@@ -73,7 +73,7 @@ mod bench {
         let kind = BackboneKind::ALL
             .into_iter()
             .find(|k| {
-                [Precision::F32, Precision::F16]
+                [Precision::F32, Precision::F16, Precision::I8]
                     .map(|p| k.record_file(p))
                     .contains(&name.as_str())
             })

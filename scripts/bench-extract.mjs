@@ -7,7 +7,7 @@
 //
 // Set-up: scripts/build-bench-wasm.sh (Whisker's wasm) and scripts/export-onnx.sh (the .onnx).
 // Usage: node scripts/bench-extract.mjs [--n 10] [--reps 3] [--batches 1,4]
-//          [--configs whisker-cpu,ort-wasm-1,ort-wasm-2] [--record mobilenet_v2.f16.bpk]
+//          [--configs whisker-cpu,ort-wasm-1,ort-wasm-2] [--record mobilenet_v2.i8.bpk]
 //          [--rounds 1] [--json FILE]
 // Configurations: whisker-cpu, whisker-webgpu, ort-wasm-T (T threads; more than 1 needs the
 // page to be cross-origin isolated, which this server's COOP/COEP headers make it), ort-webgpu;
@@ -30,7 +30,7 @@ const n = Number(opt('n', 10));
 const reps = Number(opt('reps', 3));
 const batches = opt('batches', '1,4').split(',').map(Number);
 const configs = opt('configs', 'whisker-cpu,ort-wasm-1,ort-wasm-2').split(',');
-const record = opt('record', 'mobilenet_v2.f16.bpk');
+const record = opt('record', 'mobilenet_v2.i8.bpk');
 const rounds = Number(opt('rounds', 1));
 const jsonOut = opt('json', null);
 
