@@ -68,35 +68,31 @@ for (const f of files) {
 console.log(`  ${pad('first visit', 40)} ${pad(mb(sums.raw), 10)} -> ${mb(sums.gz)} / ${mb(sums.br)}`);
 
 // A first visit as a user makes it, over loopback from the server people use (brotli, cached):
-// bytes on the wire (the page and its engine's worker; the service worker's own install fetches
-// come after and from the HTTP cache), when something is first painted, when the interface is
-// drawn, and when Train is usable (weights loaded, kernels warmed up).
+// the body bytes the server sent until Train is usable (the page and its engine's worker; the
+// service worker's install, which starts then, revalidates or reads the HTTP cache), when
+// something is first painted, when the interface is drawn, and when Train is usable (weights
+// loaded, kernels warmed up).
 {
-  const server = await serve(DIST, { cache: true, compress: true });
+  const wire = new Map();
+  const server = await serve(DIST, { cache: true, compress: true, sent: wire });
   const { context, close } = await launch();
   try {
     const page = await context.newPage();
-    const wire = new Map();
-    page.on('requestfinished', async (req) => {
-      if (req.serviceWorker()) return;
-      const s = await req.sizes();
-      wire.set(new URL(req.url()).pathname, s.responseBodySize + s.responseHeadersSize);
-    });
     const t0 = Date.now();
     await page.goto(`${server.origin}/?backend=cpu`);
     await page.getByTestId('add-class').waitFor({ timeout: 600_000 });
     const drawn = (Date.now() - t0) / 1000;
     await page.locator('[data-testid="train"]:not([disabled])').waitFor({ timeout: 600_000 });
     const usable = (Date.now() - t0) / 1000;
+    const total = [...wire.values()].reduce((a, b) => a + b, 0);
+    const count = wire.size;
     const paint = await page.evaluate(() =>
       performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
-    await page.waitForTimeout(500);
     console.log('\nfirst visit over loopback (scripts/serve-dist.mjs: brotli, cached):');
     for (const [path, n] of [...wire].sort((a, b) => b[1] - a[1]).filter(([, n]) => n > 1000)) {
       console.log(`  ${pad(path, 48)} ${mb(n)}`);
     }
-    const total = [...wire.values()].reduce((a, b) => a + b, 0);
-    console.log(`  ${pad(`all ${wire.size} requests`, 48)} ${mb(total)}`);
+    console.log(`  ${pad(`all ${count} files`, 48)} ${mb(total)}`);
     console.log(`  first paint ${(paint / 1000).toFixed(2)} s, interface drawn ${drawn.toFixed(2)} s, Train usable ${usable.toFixed(2)} s`);
   } finally {
     await close();

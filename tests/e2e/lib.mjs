@@ -17,13 +17,27 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /**
  * Serves `dir` on 127.0.0.1 (a free port). Resolves to { origin, port, close() }. By default no
  * caching and no compression, so each test sees exactly what the page asks for; `options` go to
- * `fileHandler` (`{ cache: true, compress: true }` is how scripts/serve-dist.mjs serves).
+ * `fileHandler` (`{ cache: true, compress: true }` is how scripts/serve-dist.mjs serves), except
+ * `sent`, a Map the server adds each response's body bytes to, by path.
  */
-export function serve(dir = DIST, options = {}) {
+export function serve(dir = DIST, { sent, ...options } = {}) {
   if (!existsSync(join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: build the app first (trunk build --release)`);
   }
-  const server = createServer(fileHandler(dir, options));
+  const handler = fileHandler(dir, options);
+  // `sent` (a Map): the body bytes the server sent, by path, as they left it.
+  const counting = (req, res) => {
+    const end = res.end;
+    res.end = function (body, ...rest) {
+      if (body?.length) {
+        const path = new URL(req.url, 'http://localhost').pathname;
+        sent.set(path, (sent.get(path) ?? 0) + body.length);
+      }
+      return end.call(this, body, ...rest);
+    };
+    handler(req, res);
+  };
+  const server = createServer(sent ? counting : handler);
   return new Promise((ok) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address();

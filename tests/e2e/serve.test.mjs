@@ -79,20 +79,14 @@ test('the release build carries brotli copies of its wasm, script and weights', 
 });
 
 test('a first visit downloads under 8 MB and the page becomes usable', async () => {
-  const server = await serve(DIST, AS_SERVE_DIST);
+  const bytes = new Map();
+  const server = await serve(DIST, { ...AS_SERVE_DIST, sent: bytes });
   const { context, close } = await launch();
   try {
     const page = await context.newPage();
-    const bytes = new Map();
-    page.on('requestfinished', async (req) => {
-      if (req.serviceWorker()) return;
-      const sizes = await req.sizes();
-      bytes.set(new URL(req.url()).pathname, sizes.responseBodySize + sizes.responseHeadersSize);
-    });
     const started = Date.now();
     await openApp(page, server.origin, 'cpu');
     const usable = (Date.now() - started) / 1000;
-    await page.waitForTimeout(500);
     const total = [...bytes.values()].reduce((a, b) => a + b, 0);
     for (const [path, n] of [...bytes].sort((a, b) => b[1] - a[1]).slice(0, 4)) {
       console.log(`# ${path}: ${(n / 1e6).toFixed(2)} MB`);
@@ -100,6 +94,7 @@ test('a first visit downloads under 8 MB and the page becomes usable', async () 
     console.log(`# first visit: ${(total / 1e6).toFixed(2)} MB over the wire, Train usable after ${usable.toFixed(1)} s`);
     assert.ok(total < 8e6, `first visit ${total} bytes`);
     assert.ok([...bytes.keys()].some((p) => p.endsWith('.wasm')), 'the wasm was downloaded');
+    assert.ok([...bytes.keys()].some((p) => p.endsWith('.bpk')), 'the weights were downloaded');
   } finally {
     await close();
     await server.close();
