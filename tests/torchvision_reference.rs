@@ -58,34 +58,7 @@ fn f16_record_stays_within_tolerance() {
 /// top class (logits from the f32 classifier on them, see `reference::run_with_top`).
 #[test]
 fn i8_record_stays_within_tolerance() {
-    const I8_LOGIT_TOLERANCE: f32 = 0.75;
-    let fx = fixture();
-    let net = common::backbone(MobileNetV2, Precision::I8);
-    assert!(
-        net.imagenet_logits(burn::tensor::Tensor::zeros(
-            [1, 1280],
-            &burn::tensor::Device::flex()
-        ))
-        .is_none(),
-        "the int8 record leaves the classifier out"
-    );
-    let top = common::backbone(MobileNetV2, Precision::F32);
-    let (logits, features, cut) = reference::run_with_top(&net, &top, &fx);
-    let d_logits = max_abs_diff(&logits, &fx.logits);
-    let d_features = max_abs_diff(&features, &fx.features);
-    let cos_features = reference::min_row_cosine(&features, &fx.features, 1280);
-    let cos_cut =
-        reference::min_row_cosine(&cut, &fx.cut_pooled, fx.cut_pooled.len() / fx.photos.len());
-    println!(
-        "i8: max abs diff logits {d_logits:.2e}, features {d_features:.2e}; cosine features {cos_features:.5}, cut stage {cos_cut:.5}"
-    );
-    assert!(
-        d_logits <= I8_LOGIT_TOLERANCE,
-        "i8 logits differ by {d_logits}"
-    );
-    assert!(cos_features >= 0.995, "i8 features' cosine {cos_features}");
-    assert!(cos_cut >= 0.995, "i8 cut stage's cosine {cos_cut}");
-    assert_eq!(argmax_rows(&logits, 1000), argmax_rows(&fx.logits, 1000));
+    reference::check_int8_record(MobileNetV2, &fixture());
 }
 
 /// Our pure preprocessing against torchvision's eval transform, on the same (PIL-decoded)

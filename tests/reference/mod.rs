@@ -5,7 +5,8 @@
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use safetensors::SafeTensors;
-use whisker::ml::backbone::Backbone;
+use whisker::ml::backbone::{Backbone, BackboneKind};
+use whisker::ml::weights::Precision;
 
 /// One backbone's reference outputs on the fixture photos.
 pub struct Fixture {
@@ -123,6 +124,39 @@ pub fn run_with_top(
         values(features),
         values(net.features_until(x, fx.cut_stage)),
     )
+}
+
+/// Holds `kind`'s int8 record (no ImageNet classifier) to the fixture: pooled features and the
+/// fixture's cut stage at a cosine of at least 0.995 a photo, logits (the f32 record's
+/// classifier on the int8 features) within 0.75, the top class unchanged.
+pub fn check_int8_record(kind: BackboneKind, fx: &Fixture) {
+    const I8_LOGIT_TOLERANCE: f32 = 0.75;
+    const I8_MIN_COSINE: f32 = 0.995;
+    let net = super::common::backbone(kind, Precision::I8);
+    let pooled = Tensor::<2>::zeros([1, 1280], &Device::flex());
+    assert!(
+        net.imagenet_logits(pooled).is_none(),
+        "the int8 record leaves the classifier out"
+    );
+    let top = super::common::backbone(kind, Precision::F32);
+    let (logits, features, cut) = run_with_top(&net, &top, fx);
+    let d_logits = max_abs_diff(&logits, &fx.logits);
+    let d_features = max_abs_diff(&features, &fx.features);
+    let cos_features = min_row_cosine(&features, &fx.features, 1280);
+    let cos_cut = min_row_cosine(&cut, &fx.cut_pooled, fx.cut_pooled.len() / fx.photos.len());
+    println!(
+        "i8: max abs diff logits {d_logits:.2e}, features {d_features:.2e}; cosine features {cos_features:.5}, cut stage {cos_cut:.5}"
+    );
+    assert!(
+        d_logits <= I8_LOGIT_TOLERANCE,
+        "i8 logits differ by {d_logits}"
+    );
+    assert!(
+        cos_features >= I8_MIN_COSINE,
+        "i8 features' cosine {cos_features}"
+    );
+    assert!(cos_cut >= I8_MIN_COSINE, "i8 cut stage's cosine {cos_cut}");
+    assert_eq!(argmax_rows(&logits, 1000), argmax_rows(&fx.logits, 1000));
 }
 
 /// Cosine similarity of two equally long vectors, row by row of `k`: the smallest.
