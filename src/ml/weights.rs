@@ -2,8 +2,9 @@
 //! records.
 //!
 //! The records are made once per backbone by `whisker-convert`: an f32 one for native use, an
-//! f16 one (half the bytes) and an int8 one without the ImageNet classifier (a third of f16's),
-//! which the browser downloads. BatchNorm stays f32 in all of them. What each backbone's files are called and where they come from is in [`BackboneKind`].
+//! f16 one (half the bytes) and an int8 one without the ImageNet classifier (a third of f16's,
+//! [`super::int8_record`]), which the browser downloads. BatchNorm stays f32 in all of them.
+//! What each backbone's files are called and where they come from is in [`BackboneKind`].
 
 use super::backbone::{Backbone, BackboneKind};
 use super::error::MlError;
@@ -19,8 +20,9 @@ pub enum Precision {
     F32,
     /// Convolution and linear weights in f16; BatchNorm in f32.
     F16,
-    /// Convolution weights in int8 with one f32 scale per output channel, BatchNorm in f32, no
-    /// ImageNet classifier ([`super::int8_record`]): the browser's record.
+    /// 1x1 convolution weights in int8 with one f32 scale per output channel, depthwise and stem
+    /// filters in f16, BatchNorm in f32, no ImageNet classifier ([`super::int8_record`]): the
+    /// browser's record.
     I8,
 }
 
