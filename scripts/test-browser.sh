@@ -32,17 +32,35 @@ export RUSTC_WORKSPACE_WRAPPER
 RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
+# The component tests' binary (release, like the Trunk build, so both share compiled crates) is
+# built alongside: once Trunk is past cargo (its second, quick cargo call included) and runs
+# wasm-bindgen, wasm-opt (one thread) and the brotli copies, which leave the second core idle
+# for ~10 minutes on a 2-core machine. Started any earlier, it would hold target/web's lock and
+# Trunk would wait for it instead.
+component_build_log=$(mktemp)
+trunk_done=$(mktemp -u)
+(
+  until pgrep -f 'wasm-bindgen |wasm-opt ' >/dev/null || [[ -e $trunk_done ]]; do sleep 2; done
+  cargo test --release --offline --target wasm32-unknown-unknown --test web --no-run
+) >"$component_build_log" 2>&1 &
+component_build=$!
+
 echo "== trunk build --release (and clippy on the wasm crate)"
 t=$SECONDS
-trunk build --release
+trunk build --release || { kill "$component_build" 2>/dev/null; exit 1; }
+touch "$trunk_done"
 echo "   (trunk build took $((SECONDS - t)) s)"
 
 echo "== component tests (wasm-bindgen-test, headless Chromium; clippy on tests/web.rs)"
 t=$SECONDS
-# Release, like the Trunk build, so both share compiled crates.
+build_status=0
+wait "$component_build" || build_status=$?
+cat "$component_build_log"
+rm -f "$component_build_log" "$trunk_done"
+((build_status == 0)) || { echo "test-browser: the component tests did not build" >&2; exit 1; }
 CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)} WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180} \
   cargo test --release --offline --target wasm32-unknown-unknown --test web
-echo "   (component tests took $((SECONDS - t)) s)"
+echo "   (component tests took $((SECONDS - t)) s, after building alongside the Trunk build)"
 
 echo "== end-to-end test (Playwright, headless Chromium)"
 t=$SECONDS
