@@ -77,8 +77,9 @@ pub fn quantize_rows(values: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>) {
         let scale = (0..CLIP_STEPS)
             .map(|i| max * (1.0 - i as f32 / (2 * CLIP_STEPS) as f32) / Q_MAX)
             .filter(|&s| s > 0.0)
-            .min_by(|&a, &b| error(a).total_cmp(&error(b)))
-            .unwrap_or(0.0);
+            .map(|s| (error(s), s))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or(0.0, |(_, s)| s);
         scales.push(scale);
         q.extend(row.iter().map(|&v| {
             if scale > 0.0 {
@@ -177,7 +178,8 @@ pub fn read_tensors(name: &str, bytes: Vec<u8>) -> Result<Vec<PackTensor>, MlErr
         let (tname, dtype, shape, _, data) = t.into_parts().map_err(|e| bad(e.to_string()))?;
         match (tname.strip_suffix(SCALE_SUFFIX), dtype) {
             (Some(of), DType::F32) => {
-                scales.insert(of.to_string(), f32s(&data));
+                let n = shape.num_elements();
+                scales.insert(of.to_string(), as_f32s(data, vec![n], dtype).map_err(&bad)?);
             }
             (None, DType::I8 | DType::F16 | DType::F32) => {
                 tensors.push((tname, dtype, shape.to_vec(), data))
@@ -193,10 +195,9 @@ pub fn read_tensors(name: &str, bytes: Vec<u8>) -> Result<Vec<PackTensor>, MlErr
                 let q: Vec<i8> = data.iter().map(|&b| b as i8).collect();
                 dequantize_rows(&q, &s)
             }
-            (DType::F32, None) => f32s(&data),
-            (DType::F16, None) => TensorData::from_bytes(data, shape.clone(), DType::F16)
-                .try_into_vec_as::<f32>()
-                .map_err(|e| bad(format!("{tname}: {e:?}")))?,
+            (DType::F32 | DType::F16, None) => {
+                as_f32s(data, shape.clone(), dtype).map_err(|e| bad(format!("{tname}: {e}")))?
+            }
             _ => return Err(bad(format!("{tname}: its scales do not match it"))),
         };
         if values.len() != count {
@@ -219,12 +220,11 @@ pub fn read_tensors(name: &str, bytes: Vec<u8>) -> Result<Vec<PackTensor>, MlErr
     Ok(out)
 }
 
-/// Little-endian f32 values of raw bytes.
-fn f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
-        .collect()
+/// A stored f32 or f16 tensor's values as f32 (burn's own conversion checks the byte count).
+fn as_f32s(data: Bytes, shape: Vec<usize>, dtype: DType) -> Result<Vec<f32>, String> {
+    TensorData::try_from_bytes(data, shape, dtype)
+        .and_then(|d| d.try_into_vec_as::<f32>())
+        .map_err(|e| format!("{e:?}"))
 }
 
 #[cfg(test)]
