@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { DIST, serve, launch, photos, openApp, fillClasses, setSettings, train } from '../tests/e2e/lib.mjs';
+import { DIST, serve, launch, photos, openApp, firstVisit, fillClasses, setSettings, train } from '../tests/e2e/lib.mjs';
 
 const epochsArg = process.argv.indexOf('--epochs');
 const epochs = epochsArg > 0 ? Number(process.argv[epochsArg + 1]) : 10;
@@ -78,22 +78,14 @@ console.log(`  ${pad('first visit', 40)} ${pad(mb(sums.raw), 10)} -> ${mb(sums.g
   const { context, close } = await launch();
   try {
     const page = await context.newPage();
-    const t0 = Date.now();
-    await page.goto(`${server.origin}/?backend=cpu`);
-    await page.getByTestId('add-class').waitFor({ timeout: 600_000 });
-    const drawn = (Date.now() - t0) / 1000;
-    await page.locator('[data-testid="train"]:not([disabled])').waitFor({ timeout: 600_000 });
-    const usable = (Date.now() - t0) / 1000;
-    const total = [...wire.values()].reduce((a, b) => a + b, 0);
+    const { total, paint, drawn, usable } = await firstVisit(page, server.origin, wire);
     const count = wire.size;
-    const paint = await page.evaluate(() =>
-      performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
     console.log('\nfirst visit over loopback (scripts/serve-dist.mjs: brotli, cached):');
     for (const [path, n] of [...wire].sort((a, b) => b[1] - a[1]).filter(([, n]) => n > 1000)) {
       console.log(`  ${pad(path, 48)} ${mb(n)}`);
     }
     console.log(`  ${pad(`all ${count} files`, 48)} ${mb(total)}`);
-    console.log(`  first paint ${(paint / 1000).toFixed(2)} s, interface drawn ${drawn.toFixed(2)} s, Train usable ${usable.toFixed(2)} s`);
+    console.log(`  first paint ${paint.toFixed(2)} s, interface drawn ${drawn.toFixed(2)} s, Train usable ${usable.toFixed(2)} s`);
   } finally {
     await close();
     await server.close();

@@ -109,6 +109,11 @@ export async function observeLongTasks(context) {
 /** Opens the app and waits until the network is loaded. Returns the backend badge's data. */
 export async function openApp(page, origin, backend, timeout = 300_000) {
   await page.goto(`${origin}/?backend=${backend}`);
+  return untilUsable(page, timeout);
+}
+
+/** Waits until the opened page's Train button is usable (or fails with its load error). */
+async function untilUsable(page, timeout) {
   const badge = page.getByTestId('backend');
   await badge.and(page.locator('[data-backend]')).waitFor({ timeout });
   const ready = page.locator('[data-testid="train"]:not([disabled])');
@@ -124,6 +129,25 @@ export async function openApp(page, origin, backend, timeout = 300_000) {
     engine: await badge.getAttribute('data-engine'),
     label: (await badge.innerText()).trim(),
   };
+}
+
+/**
+ * A first visit to `origin` on `backend`, from a server counting the body bytes it sends into
+ * `sent` (`serve(dir, { sent })`): resolves to { total } bytes sent until Train is usable, and
+ * in seconds from the start: { paint } (first contentful paint), { drawn } (the interface's
+ * "add a class" button), { usable } (Train enabled: weights loaded, kernels warmed up).
+ */
+export async function firstVisit(page, origin, sent, backend = 'cpu', timeout = 600_000) {
+  const started = Date.now();
+  await page.goto(`${origin}/?backend=${backend}`);
+  await page.getByTestId('add-class').waitFor({ timeout });
+  const drawn = (Date.now() - started) / 1000;
+  await untilUsable(page, timeout);
+  const usable = (Date.now() - started) / 1000;
+  const total = [...sent.values()].reduce((a, b) => a + b, 0);
+  const paint = await page.evaluate(() =>
+    performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
+  return { total, paint: paint / 1000, drawn, usable };
 }
 
 /** Names the first classes `names` (adding classes if needed) and uploads `files[i]` into class i. */
