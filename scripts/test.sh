@@ -21,6 +21,9 @@ stage "fmt"
 cargo fmt --check
 stage "clippy (native)"
 cargo clippy --all-targets --quiet -- -D warnings
+stage "clippy (the page's code without burn: wasm, --no-default-features)"
+# The page's side of the web app compiles without the engine's burn (Cargo.toml, `engine`).
+cargo clippy --target wasm32-unknown-unknown --no-default-features --lib --bin whisker --quiet -- -D warnings
 stage "native tests"
 cargo test --quiet --all-targets 2>&1 | tee -a "$log"
 # Clippy on the wasm build runs inside the browser tests' release builds (scripts/test-browser.sh).

@@ -11,7 +11,7 @@ pub mod ml;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "engine"))]
 pub mod cli;
 
 /// Runs a future to completion on the current thread (native only; the browser awaits instead).

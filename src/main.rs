@@ -1,6 +1,6 @@
 //! `whisker`: natively the command line; compiled to wasm, the web app (mounted by Trunk).
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "engine"))]
 fn main() -> std::process::ExitCode {
     use clap::Parser;
     let cli = whisker::cli::Cli::parse();
@@ -11,6 +11,13 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The command line is the engine's (the `engine` feature, on by default).
+#[cfg(all(not(target_arch = "wasm32"), not(feature = "engine")))]
+fn main() {
+    eprintln!("error: this `whisker` was built without the `engine` feature");
+    std::process::exit(2);
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -20,7 +20,7 @@
 //! On the CPU backend nothing is bound: [`BatchLimits::UNLIMITED`] leaves every batch as asked.
 
 use super::backbone::BackboneKind;
-use super::features::Cut;
+use super::cut::Cut;
 
 /// WebGPU's default `maxStorageBufferBindingSize`, in bytes (128 MiB): the least any WebGPU
 /// adapter offers, and what a device gets unless it asks for more.

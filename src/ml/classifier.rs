@@ -38,9 +38,7 @@ pub struct Classifier {
     pub head_stage: usize,
 }
 
-/// Most blocks that can be fine-tuned on any backbone (see
-/// [`BackboneKind::max_fine_tune_blocks`] for each one's own limit).
-pub const MAX_FINE_TUNE_BLOCKS: usize = 16;
+pub use super::settings::MAX_FINE_TUNE_BLOCKS;
 
 impl Classifier {
     /// A classifier that fine-tunes the backbone's last `fine_tune_blocks` blocks, starting from

@@ -103,6 +103,8 @@ pub enum MlError {
     },
 }
 
+// Constructors for the engine's code (burn's errors, records, model files).
+#[cfg(feature = "engine")]
 impl MlError {
     pub(crate) fn read(e: impl std::fmt::Debug) -> Self {
         MlError::Read(format!("{e:?}"))

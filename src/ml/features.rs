@@ -15,64 +15,7 @@ use std::collections::HashMap;
 /// tests check it). A session caps its own batch by its device's limits too.
 pub const EXTRACT_BATCH: usize = 16;
 
-/// Shape `[C, H, W]` of one photo's cached activations at `stage` of `backbone`. The last stage
-/// is pooled (`[1280, 1, 1]`): the head only ever sees its mean.
-pub fn cached_shape(backbone: BackboneKind, stage: usize) -> [usize; 3] {
-    Cut::of(backbone, stage).shape(backbone)
-}
-
-/// Where a classifier's input is taken from the frozen backbone, and so what is extracted and
-/// cached per photo: the output of `stage`, globally pooled (`[C_stage, 1, 1]`, what a head
-/// takes) or whole (`[C_stage, H, W]`, what fine-tuned blocks take).
-///
-/// The same stage can be wanted both ways (MobileNetV2's stage 14 is a head's cut point and the
-/// input of three fine-tuned blocks), so caches are keyed by both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Cut {
-    /// The last stage run (torchvision numbering, see [`crate::ml::backbone`]).
-    pub stage: usize,
-    /// Whether its output is globally pooled.
-    pub pooled: bool,
-}
-
-impl Cut {
-    /// The globally pooled output of `stage`.
-    pub fn pooled(stage: usize) -> Self {
-        Self {
-            stage,
-            pooled: true,
-        }
-    }
-
-    /// The whole output of `stage`.
-    pub fn whole(stage: usize) -> Self {
-        Self {
-            stage,
-            pooled: false,
-        }
-    }
-
-    /// What [`cached_shape`] and [`extract`] take at `stage` of `backbone`: pooled at the last
-    /// stage, whole before it.
-    pub fn of(backbone: BackboneKind, stage: usize) -> Self {
-        if stage == backbone.last_stage() {
-            Self::pooled(stage)
-        } else {
-            Self::whole(stage)
-        }
-    }
-
-    /// Shape `[C, H, W]` of one photo's values at this cut of `backbone` (`H = W = 1` pooled).
-    pub fn shape(self, backbone: BackboneKind) -> [usize; 3] {
-        let c = backbone.stage_channels(self.stage);
-        if self.pooled {
-            [c, 1, 1]
-        } else {
-            let r = backbone.stage_resolution(self.stage);
-            [c, r, r]
-        }
-    }
-}
+pub use super::cut::{Cut, cached_shape};
 
 /// Runs the frozen backbone up to stage `cut` on preprocessed photos, `batch` photos at a time:
 /// [`extract_cut`] at [`Cut::of`]`(cut)`, pooled at the last stage, whole before it.

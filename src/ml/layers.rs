@@ -6,23 +6,13 @@
 //! globally pooled output of each cut point so the expected accuracy
 //! ([`crate::core::knn`]) and a head ([`super::probe::fit_head`]) can be compared per cut point.
 
-use super::backbone::{Backbone, BackboneKind, global_pool};
+use super::backbone::{Backbone, global_pool};
 use super::error::MlError;
 use super::features::{EXTRACT_BATCH, input_batch};
 use super::trainer::read_rows;
 use burn::prelude::*;
 
-/// The cut points offered by "compare layers": the first stage at 14x14, the first at 7x7, and
-/// the final 1280-d features (the default). On MobileNetV2 (torchvision numbering) these are
-/// stages 7 (64 channels), 14 (160) and 18.
-pub fn cut_points(kind: BackboneKind) -> [usize; 3] {
-    let first_at = |side: usize| {
-        (0..kind.stages())
-            .find(|&s| kind.stage_resolution(s) == side)
-            .unwrap_or(kind.last_stage())
-    };
-    [first_at(14), first_at(7), kind.last_stage()]
-}
+pub use super::cut::cut_points;
 
 /// Globally pooled outputs of the stages `cuts` (ascending, each a stage of `backbone`) for
 /// preprocessed photos (`inputs`, each `[3, 224, 224]`), `batch` photos per pass, in one pass up
@@ -65,17 +55,7 @@ pub async fn extract_pooled(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cut_points_of_each_backbone() {
-        assert_eq!(cut_points(BackboneKind::MobileNetV2), [7, 14, 18]);
-        for kind in BackboneKind::ALL {
-            let [a, b, c] = cut_points(kind);
-            assert!(a < b && b < c && c == kind.last_stage(), "{kind}");
-            assert_eq!(kind.stage_resolution(a), 14);
-            assert_eq!(kind.stage_resolution(b), 7);
-        }
-    }
+    use crate::ml::backbone::BackboneKind;
 
     #[test]
     fn pooled_cuts_match_features_until() {

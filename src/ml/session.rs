@@ -12,11 +12,11 @@ use super::classifier::{Classifier, to_host};
 use super::error::{MlError, ModelFileProblem};
 use super::features::{Cut, FeatureCache, cached_shape, extract_cut};
 use super::model_file::{self, ModelMeta};
-use super::pipeline::{FineTuning, Phase, Progress, fit_within};
+use super::pipeline::{Phase, Progress, fit_within};
 use super::settings::TrainSettings;
 use super::trainer::{self, read_rows};
-use crate::core::dataset::{DatasetError, PhotoId, Split, validate_classes};
-use crate::core::metrics::{ConfusionMatrix, softmax, try_argmax};
+use crate::core::dataset::{PhotoId, Split, validate_classes};
+use crate::core::metrics::{softmax, try_argmax};
 use crate::core::pca::Projection;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -25,14 +25,12 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use thiserror::Error;
 use web_time::Instant;
 
 mod compare;
 mod preview;
 
-pub use compare::{BaselineReport, LayerRow};
-pub use preview::{MapPoint, PhotoPreview};
+pub use super::reports::{BaselineReport, LayerRow, MapPoint, PhotoPreview};
 
 /// Where the session's frozen backbone comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,77 +48,7 @@ pub enum BackboneSource {
 /// event loop there, so a Stop or a new request gets in; natively it does nothing.
 pub type Pause = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
 
-/// What can go wrong in a session. `P` is the caller's error for a photo that cannot be loaded
-/// (a file that does not decode, a photo removed meanwhile).
-#[derive(Debug, Clone, Error, Serialize, Deserialize)]
-pub enum SessionError<P> {
-    /// The classes or photos cannot be trained on.
-    #[error(transparent)]
-    Dataset(#[from] DatasetError),
-    /// Extraction, training or prediction failed.
-    #[error(transparent)]
-    Ml(#[from] MlError),
-    /// A photo could not be loaded.
-    #[error("{0}")]
-    Photo(P),
-    /// A training run is already going on in this session.
-    #[error("a training run is already going on")]
-    Busy,
-    /// The observer asked to stop before training began: nothing was trained.
-    #[error("stopped before training began")]
-    Stopped,
-    /// Nothing was trained (or opened) yet.
-    #[error("no model has been trained yet")]
-    NoModel,
-}
-
-/// A photo to train on: its id and its class (an index into the class names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LabelledPhoto {
-    /// The photo.
-    pub id: PhotoId,
-    /// Its class.
-    pub label: usize,
-}
-
-/// Counts and timings of a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunStats {
-    /// Photos the held-out run trained on.
-    pub train_count: usize,
-    /// Photos held out for validation.
-    pub val_count: usize,
-    /// Whether the run was stopped early (it kept the best epoch until then).
-    pub stopped: bool,
-    /// Whether fine-tuning (if asked for) was kept, or dropped for the head-only model.
-    #[serde(default)]
-    pub fine_tuning: FineTuning,
-    /// Photos that went through the backbone in this run (the others were cached).
-    pub extracted: usize,
-    /// Seconds spent extracting features.
-    pub extract_seconds: f64,
-    /// Seconds spent training (head and fine-tuning, with validation and refit).
-    pub train_seconds: f64,
-    /// Photos per fine-tuning step actually used: the settings' batch size, or fewer where the
-    /// device's buffers could not hold it (see [`crate::ml::batch`]); `None` without fine-tuning.
-    #[serde(default)]
-    pub fine_tune_batch_size: Option<usize>,
-}
-
-/// What a training run produced; the trained model stays in the session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainReport {
-    /// Class names, in output order.
-    pub classes: Vec<String>,
-    /// How the held-out run's classifier did on the held-out photos, if any were held out.
-    pub validation: Option<ConfusionMatrix>,
-    /// The held-out photos the held-out run's classifier got wrong (the ones the feature map
-    /// rings); empty without validation photos.
-    #[serde(default)]
-    pub mistakes: Vec<PhotoId>,
-    /// Counts and timings.
-    pub stats: RunStats,
-}
+pub use super::reports::{LabelledPhoto, RunStats, SessionError, TrainReport};
 
 /// What the last training run trained on, so that the comparisons made after it
 /// ([`Session::baseline`], [`Session::compare_layers`]) use the same photos, split and settings.
@@ -627,6 +555,7 @@ fn mistaken(run: &LastRun, probabilities: &[Vec<f32>]) -> Vec<PhotoId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::dataset::DatasetError;
 
     #[test]
     fn mistakes_are_the_held_out_photos_not_put_first() {

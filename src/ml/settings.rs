@@ -3,11 +3,9 @@
 //! web page alike.
 
 use super::backbone::BackboneKind;
-use super::classifier::MAX_FINE_TUNE_BLOCKS;
+use super::cut::Cut;
+use super::cut::cut_points;
 use super::error::MlError;
-use super::features::Cut;
-use super::layers::cut_points;
-use super::trainer::PhaseConfig;
 use crate::core::dataset::{Split, stratified_split};
 use serde::{Deserialize, Serialize};
 
@@ -233,6 +231,42 @@ impl TrainSettings {
     /// Whether this run refits on all photos after validating.
     pub fn refits(&self) -> bool {
         self.refit && self.val_share > 0.0
+    }
+}
+
+/// Most blocks that can be fine-tuned on any backbone (see
+/// [`BackboneKind::max_fine_tune_blocks`] for each one's own limit).
+pub const MAX_FINE_TUNE_BLOCKS: usize = 16;
+
+/// Settings of one training phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseConfig {
+    /// Passes over the training photos.
+    pub epochs: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// Photos per optimisation step.
+    pub batch_size: usize,
+    /// AdamW's decoupled weight decay.
+    pub weight_decay: f32,
+    /// Dropout probability on the head's hidden layer (unused without one).
+    pub dropout: f32,
+    /// Stop after this many epochs without a lower validation loss, and keep the best epoch's
+    /// weights. 0 disables early stopping.
+    pub patience: usize,
+}
+
+impl Default for PhaseConfig {
+    fn default() -> Self {
+        // A small learning rate, as transfer learning wants; AdamW's default betas.
+        Self {
+            epochs: 30,
+            learning_rate: 1e-3,
+            batch_size: 16,
+            weight_decay: 1e-4,
+            dropout: 0.2,
+            patience: 8,
+        }
     }
 }
 

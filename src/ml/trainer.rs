@@ -15,54 +15,10 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, TensorData};
-use serde::{Deserialize, Serialize};
 
-/// Settings of one training phase.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhaseConfig {
-    /// Passes over the training photos.
-    pub epochs: usize,
-    /// AdamW learning rate.
-    pub learning_rate: f64,
-    /// Photos per optimisation step.
-    pub batch_size: usize,
-    /// AdamW's decoupled weight decay.
-    pub weight_decay: f32,
-    /// Dropout probability on the head's hidden layer (unused without one).
-    pub dropout: f32,
-    /// Stop after this many epochs without a lower validation loss, and keep the best epoch's
-    /// weights. 0 disables early stopping.
-    pub patience: usize,
-}
+pub use super::settings::PhaseConfig;
 
-impl Default for PhaseConfig {
-    fn default() -> Self {
-        // A small learning rate, as transfer learning wants; AdamW's default betas.
-        Self {
-            epochs: 30,
-            learning_rate: 1e-3,
-            batch_size: 16,
-            weight_decay: 1e-4,
-            dropout: 0.2,
-            patience: 8,
-        }
-    }
-}
-
-/// Loss and accuracy after one epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochStats {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Mean cross-entropy over the training photos (weights at the end of the epoch).
-    pub train_loss: f32,
-    /// Accuracy over the training photos, `[0, 1]`.
-    pub train_accuracy: f32,
-    /// Mean cross-entropy over the validation photos, if there are any.
-    pub val_loss: Option<f32>,
-    /// Accuracy over the validation photos, `[0, 1]`, if there are any.
-    pub val_accuracy: Option<f32>,
-}
+pub use super::progress::EpochStats;
 
 /// Trains a [`Classifier`] on cached inputs (the cut stage's activations of every photo).
 pub struct Trainer {

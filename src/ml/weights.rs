@@ -13,23 +13,7 @@ use burn::prelude::*;
 use burn::store::{ApplyResult, BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot, ModuleStore};
 use burn::tensor::Bytes;
 
-/// Storage precision of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precision {
-    /// Full precision.
-    F32,
-    /// Convolution and linear weights in f16; BatchNorm in f32.
-    F16,
-    /// 1x1 convolution weights in int8 with one f32 scale per output channel, depthwise and stem
-    /// filters in f16, BatchNorm in f32, no ImageNet classifier ([`super::int8_record`]): the
-    /// browser's record.
-    I8,
-}
-
-impl Precision {
-    /// The record the page downloads: the smallest whose accuracy holds against PyTorch.
-    pub const BROWSER: Precision = Precision::I8;
-}
+pub use super::backbone::Precision;
 
 /// Regex rules mapping torchvision's state-dict keys onto our module tree.
 ///

@@ -12,6 +12,7 @@
 //! yielding). Only this file knows both sides: it starts the right one, and gives the page an
 //! engine on its own thread where no worker can start.
 
+#[cfg(feature = "engine")]
 pub mod engine;
 pub mod glue;
 pub mod page;
@@ -23,7 +24,11 @@ use wasm_bindgen::JsCast;
 /// The wasm's entry point: in the engine's worker, serves the page; on the page, mounts the app.
 pub fn start() {
     match js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() {
+        #[cfg(feature = "engine")]
         Ok(scope) => engine::worker::start(scope),
+        // Built without the engine (`--no-default-features`): nothing to serve.
+        #[cfg(not(feature = "engine"))]
+        Ok(_) => log::error!("this wasm was built without the engine"),
         Err(_) => {
             prepare_page();
             page::mount();
@@ -36,9 +41,21 @@ pub fn start() {
 /// behind the same messages. Safe to call more than once.
 pub fn prepare_page() {
     page::install_diagnostics();
-    page::client::connect(|| {
-        let engine =
-            engine::dispatcher::Dispatcher::new(Rc::new(|reply| page::client::receive(&reply)));
-        page::client::Link::Local(Rc::new(move |request| engine.handle_message(request)))
-    });
+    page::client::connect(local_engine);
+}
+
+/// The engine on the page's own thread, behind the same messages as its worker.
+#[cfg(feature = "engine")]
+fn local_engine() -> page::client::Link {
+    let engine =
+        engine::dispatcher::Dispatcher::new(Rc::new(|reply| page::client::receive(&reply)));
+    page::client::Link::Local(Rc::new(move |request| engine.handle_message(request)))
+}
+
+/// Built without the engine (`--no-default-features`, which only proves the page needs no
+/// burn): no engine on this thread, requests go unanswered.
+#[cfg(not(feature = "engine"))]
+fn local_engine() -> page::client::Link {
+    log::error!("this wasm was built without the engine, and no worker started");
+    page::client::Link::Local(Rc::new(|_| {}))
 }

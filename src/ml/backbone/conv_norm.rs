@@ -2,45 +2,11 @@
 //! and the same triple in EfficientNet-Lite (which pads like TensorFlow and uses another epsilon).
 
 use super::folded_conv::FoldedConv;
+pub use super::padding::Padding;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;
-use serde::{Deserialize, Serialize};
-
-/// Where a convolution's zero padding goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Padding {
-    /// `(k - 1) / 2` pixels on every side, as PyTorch layers are configured (torchvision).
-    #[default]
-    Symmetric,
-    /// TensorFlow's `"SAME"`: the output side is `ceil(input / stride)`, and an odd total padding
-    /// puts the extra pixel after (bottom, right). EfficientNet-Lite was trained in TensorFlow with
-    /// it: at stride 2 on an even side, a 3x3 kernel gets 0 pixels before and 1 after, a 5x5 one 1
-    /// before and 2 after. At stride 1 with an odd kernel it is the same as `Symmetric`.
-    TfSame,
-}
-
-impl Padding {
-    /// Pixels `(before, after)` along one axis of `size` pixels, for a `kernel` at `stride`.
-    pub fn amounts(self, size: usize, kernel: usize, stride: usize) -> (usize, usize) {
-        match self {
-            Padding::Symmetric => ((kernel - 1) / 2, (kernel - 1) / 2),
-            Padding::TfSame => {
-                // TensorFlow's `get_windowed_output_size` for "SAME".
-                let out = size.div_ceil(stride);
-                let total = ((out - 1) * stride + kernel).saturating_sub(size);
-                (total / 2, total - total / 2)
-            }
-        }
-    }
-
-    /// Whether the padding can be lopsided, so the input must be padded before an unpadded
-    /// convolution (burn's convolutions pad both sides alike on every backend).
-    fn is_explicit(self, stride: usize) -> bool {
-        self == Padding::TfSame && stride > 1
-    }
-}
 
 /// Convolution without bias, batch normalisation, then ReLU6 (unless `activation` is false).
 #[derive(Module, Debug)]

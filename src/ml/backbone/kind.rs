@@ -1,9 +1,9 @@
 //! What Whisker knows about each pretrained backbone before loading it: names, weights files,
 //! download sizes, input preprocessing and the stage tables.
 
-use super::{efficientnet_lite, mobilenet};
+use super::efficientnet_lite_stages as efficientnet_lite;
+use super::mobilenet_stages as mobilenet;
 use crate::core::preprocess::Preprocess;
-use crate::ml::weights::Precision;
 use serde::{Deserialize, Serialize};
 
 /// A pretrained backbone Whisker can train on. Serialised as its [`BackboneKind::id`].
@@ -202,6 +202,24 @@ impl std::str::FromStr for BackboneKind {
             format!("unknown backbone {s:?} (one of: {})", ids.join(", "))
         })
     }
+}
+
+/// Storage precision of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Full precision.
+    F32,
+    /// Convolution and linear weights in f16; BatchNorm in f32.
+    F16,
+    /// 1x1 convolution weights in int8 with one f32 scale per output channel, depthwise and stem
+    /// filters in f16, BatchNorm in f32, no ImageNet classifier ([`crate::ml::int8_record`]): the
+    /// browser's record.
+    I8,
+}
+
+impl Precision {
+    /// The record the page downloads: the smallest whose accuracy holds against PyTorch.
+    pub const BROWSER: Precision = Precision::I8;
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! and which cut point of the pretrained backbone serves these photos best
 //! ([`crate::ml::layers`]). Both train heads only and leave the session's model alone.
 
-use super::{LastRun, Session, SessionError, TrainingGuard};
+use super::{BaselineReport, LastRun, LayerRow, Session, SessionError, TrainingGuard};
 use crate::core::dataset::PhotoId;
-use crate::core::output_check::{OutputFault, chance_accuracy, chance_bar, check_outputs};
+use crate::core::output_check::{chance_accuracy, chance_bar, check_outputs};
 use crate::ml::backbone::Backbone;
 use crate::ml::baseline::{CALIBRATION_PHOTOS, calibrated_random_backbone};
 use crate::ml::error::MlError;
@@ -13,56 +13,9 @@ use crate::ml::layers::{cut_points, extract_pooled};
 use crate::ml::pipeline::{Phase, Progress};
 use crate::ml::probe::fit_head;
 use crate::ml::settings::TrainSettings;
-use crate::ml::trainer::EpochStats;
 use crate::ml::transfer::{TransferError, probe_layer};
-use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 use web_time::Instant;
-
-/// The "without transfer" run: the head trained on a BatchNorm-calibrated random backbone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BaselineReport {
-    /// Validation accuracy of its held-out run, `[0, 1]`.
-    pub accuracy: f32,
-    /// Its per-epoch statistics (the curves).
-    pub history: Vec<EpochStats>,
-    /// Why its outputs are not a real model's, if they are not (then its accuracy means nothing).
-    pub fault: Option<OutputFault>,
-    /// Accuracy of always answering the validation photos' most common class, `[0, 1]`.
-    pub chance: f32,
-    /// The accuracy above which it learned more than luck ([`chance_bar`]), `[0, 1]`.
-    pub chance_bar: f32,
-    /// Validation photos.
-    pub val_count: usize,
-    /// The random backbone's seed (the run's seed).
-    pub seed: u64,
-    /// The stage whose pooled output the head learned from: the run's.
-    pub stage: usize,
-    /// Seconds it took (calibration, extraction and training).
-    pub seconds: f64,
-}
-
-impl BaselineReport {
-    /// Whether it learned something: real outputs and an accuracy above the chance bar.
-    pub fn beats_chance(&self) -> bool {
-        self.fault.is_none() && self.accuracy > self.chance_bar
-    }
-}
-
-/// One cut point in "compare layers".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerRow {
-    /// The backbone stage whose pooled output the head trained on.
-    pub stage: usize,
-    /// Its width (channels).
-    pub width: usize,
-    /// Leave-one-out k-NN accuracy on the training photos, `[0, 1]`.
-    pub expected: f32,
-    /// The head's validation accuracy, `[0, 1]`.
-    pub accuracy: f32,
-    /// Whether the head learned more than luck (see [`BaselineReport::beats_chance`]).
-    pub beats_chance: bool,
-}
 
 impl Session {
     /// The last run's photos, split and settings, head only and without the refit (only the

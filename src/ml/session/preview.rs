@@ -2,38 +2,13 @@
 //! (leave-one-out k-NN, [`crate::core::knn`]) and the feature map (2-D PCA, [`crate::core::pca`]),
 //! both from one similarity matrix of the photos' pooled features.
 
-use super::{LabelledPhoto, Session, SessionError};
+use super::{LabelledPhoto, MapPoint, PhotoPreview, Session, SessionError};
 use crate::core::dataset::PhotoId;
-use crate::core::knn::{KnnError, KnnEstimate, leave_one_out};
+use crate::core::knn::{KnnError, leave_one_out};
 use crate::core::pca::feature_map;
 use crate::core::similarity::SimilarityIndex;
 use crate::ml::error::MlError;
 use crate::ml::features::cached_shape;
-use serde::{Deserialize, Serialize};
-
-/// One photo on the feature map.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct MapPoint {
-    /// The photo.
-    pub id: PhotoId,
-    /// Its class (an index into the classes asked about).
-    pub label: usize,
-    /// Its coordinates on the first and second principal axes, in feature units (centred unit
-    /// vectors, so within `[-1, 1]`; only their relative placement means anything).
-    pub x: f32,
-    pub y: f32,
-}
-
-/// What [`Session::preview`] found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhotoPreview {
-    /// The expected accuracy; `None` until there are two classes with two photos each.
-    pub estimate: Option<KnnEstimate>,
-    /// Every photo embedded, in the order asked (a photo forgotten meanwhile is left out).
-    pub map: Vec<MapPoint>,
-    /// Share of the photos' variance along each axis, `[0, 1]`.
-    pub explained: [f32; 2],
-}
 
 impl Session {
     /// What the pretrained features promise before any training, after embedding the photos not

@@ -6,7 +6,7 @@
 use super::client::client;
 use super::state::{AppState, Comparison};
 use super::words;
-use crate::ml::pipeline::{Phase, Progress};
+use crate::ml::progress::{Phase, Progress};
 use crate::web::glue::js::now_ms;
 use crate::web::protocol::{Reply, Request};
 use futures::StreamExt;

@@ -6,7 +6,7 @@
 use super::client::client;
 use super::state::{AppState, LoadState, MapView, Preview, class_jobs};
 use crate::core::knn::Hint;
-use crate::ml::session::SessionError;
+use crate::ml::reports::SessionError;
 use crate::web::glue::yield_now::sleep;
 use crate::web::protocol::{EngineError, Reply, Request};
 use futures::StreamExt;

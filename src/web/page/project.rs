@@ -19,7 +19,7 @@ use super::state::*;
 use super::words;
 use crate::core::archive::{self, Entry};
 use crate::ml::backbone::BackboneKind;
-use crate::ml::model_file::suggested_file_name;
+use crate::ml::file_name::suggested_file_name;
 use crate::web::glue::download::save_file;
 use crate::web::glue::js;
 use crate::web::glue::storage::{Folder, StorageError};

@@ -5,9 +5,9 @@ use super::client::client;
 use super::ids;
 use crate::core::dataset::PhotoId;
 use crate::ml::backbone::BackboneKind;
-use crate::ml::layers::cut_points;
-use crate::ml::pipeline::Phase;
-use crate::ml::session::{BaselineReport, LayerRow, MapPoint, RunStats};
+use crate::ml::cut::cut_points;
+use crate::ml::progress::Phase;
+use crate::ml::reports::{BaselineReport, LayerRow, MapPoint, RunStats};
 use crate::ml::settings::{TrainChoices, TrainSettings};
 use crate::web::protocol::{BackendInfo, ClassJob, Request};
 use leptos::prelude::*;
@@ -317,7 +317,7 @@ pub struct SettingsForm {
     /// Percent of each class's photos held out.
     pub val_percent: RwSignal<String>,
     /// Which cut point the head trains on: an index into the backbone's
-    /// [`cut_points`](crate::ml::layers::cut_points) below the last, `None` for the last stage
+    /// [`cut_points`](crate::ml::cut::cut_points) below the last, `None` for the last stage
     /// (the default). An index, so the choice carries over when the network changes.
     pub layer: RwSignal<Option<usize>>,
 }

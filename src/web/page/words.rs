@@ -7,8 +7,8 @@ use crate::core::output_check::OutputFault;
 use crate::ml::MlError;
 use crate::ml::backbone::BackboneKind;
 use crate::ml::error::ModelFileProblem;
-use crate::ml::pipeline::{FineTuning, Phase};
-use crate::ml::session::SessionError;
+use crate::ml::progress::{FineTuning, Phase};
+use crate::ml::reports::SessionError;
 use crate::web::glue::camera::CameraError;
 use crate::web::glue::fetch::FetchError;
 use crate::web::glue::storage::StorageError;
@@ -138,7 +138,7 @@ pub fn switch_failed(kind: BackboneKind, why: &str) -> String {
 
 /// How a network is offered: what it is good for, its name and what choosing it downloads.
 pub fn backbone_choice(kind: BackboneKind) -> (&'static str, String) {
-    let size = bytes(kind.record_size(crate::ml::weights::Precision::BROWSER));
+    let size = bytes(kind.record_size(crate::ml::backbone::Precision::BROWSER));
     match kind {
         BackboneKind::MobileNetV2 => ("Faster", format!("{} · {size} download", kind.name())),
         BackboneKind::EfficientNetLite0 => (

@@ -1,6 +1,6 @@
 //! Live loss and accuracy curves, plain SVG.
 
-use crate::ml::pipeline::Phase;
+use crate::ml::progress::Phase;
 use crate::web::page::state::EpochPoint;
 use leptos::prelude::*;
 

@@ -3,7 +3,7 @@
 //! accuracy. Early stages see edges and textures, late ones object parts (see `ml::layers`).
 
 use super::compare_card::CompareCard;
-use crate::ml::session::LayerRow;
+use crate::ml::reports::LayerRow;
 use crate::web::page::compare::Which;
 use crate::web::page::state::{AppState, TrainStatus};
 use crate::web::page::words;

@@ -1,6 +1,6 @@
 //! The training settings, folded away with sensible defaults.
 
-use crate::ml::layers::cut_points;
+use crate::ml::cut::cut_points;
 use crate::web::page::state::AppState;
 use crate::web::page::words;
 use leptos::prelude::*;

@@ -5,8 +5,8 @@
 
 use super::compare_card::CompareCard;
 use super::curves::Curves;
-use crate::ml::pipeline::Phase;
-use crate::ml::session::BaselineReport;
+use crate::ml::progress::Phase;
+use crate::ml::reports::BaselineReport;
 use crate::web::page::compare::Which;
 use crate::web::page::state::{AppState, EpochPoint, TrainStatus};
 use crate::web::page::words;
