@@ -32,15 +32,17 @@ export RUSTC_WORKSPACE_WRAPPER
 RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
-# The component tests' binary (release, like the Trunk build, so both share compiled crates) is
-# built alongside: once Trunk is past cargo (its second, quick cargo call included) and runs
-# wasm-bindgen, wasm-opt (one thread) and the brotli copies, which leave the second core idle
-# for ~10 minutes on a 2-core machine. Started any earlier, it would hold target/web's lock and
-# Trunk would wait for it instead.
+# The component tests' binary (release and with the engine, like Trunk's engine build, so both
+# share compiled crates) is built alongside: once Trunk is past cargo for both binaries (the page
+# and the engine, each with a second, quick cargo call) and runs the engine's wasm-bindgen,
+# wasm-opt (one thread) and the brotli copies, which leave the second core idle for ~10 minutes
+# on a 2-core machine. Started any earlier, it would hold target/web's lock and Trunk would wait
+# for it instead.
 component_build_log=$(mktemp)
 trunk_done=$(mktemp -u)
 (
-  until pgrep -f 'wasm-bindgen |wasm-opt ' >/dev/null || [[ -e $trunk_done ]]; do sleep 2; done
+  until { pgrep -f '(wasm-bindgen|wasm-opt) .*whisker-engine' >/dev/null && ! pgrep -f 'cargo build' >/dev/null; } \
+    || [[ -e $trunk_done ]]; do sleep 2; done
   cargo test --release --offline --target wasm32-unknown-unknown --test web --no-run
 ) >"$component_build_log" 2>&1 &
 component_build=$!

@@ -21,12 +21,10 @@ stage "fmt"
 cargo fmt --check
 stage "clippy (native)"
 cargo clippy --all-targets --quiet -- -D warnings
-stage "clippy (the page's code without burn: wasm, --no-default-features)"
-# The page's side of the web app compiles without the engine's burn (Cargo.toml, `engine`).
-cargo clippy --target wasm32-unknown-unknown --no-default-features --lib --bin whisker --quiet -- -D warnings
 stage "native tests"
 cargo test --quiet --all-targets 2>&1 | tee -a "$log"
-# Clippy on the wasm build runs inside the browser tests' release builds (scripts/test-browser.sh).
+# Clippy on the wasm builds (the page's, without burn, and the engine's) runs inside the browser
+# tests' release builds (scripts/test-browser.sh).
 stage "browser tests (release wasm build with clippy, component tests, end to end)"
 scripts/test-browser.sh 2>&1 | tee -a "$log"
 

@@ -1,4 +1,4 @@
-//! `whisker`: natively the command line; compiled to wasm, the web app (mounted by Trunk).
+//! `whisker`: natively the command line; compiled to wasm, the web app's page (mounted by Trunk).
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "engine"))]
 fn main() -> std::process::ExitCode {
@@ -20,19 +20,8 @@ fn main() {
     std::process::exit(2);
 }
 
-#[cfg(target_arch = "wasm32")]
-unsafe extern "C" {
-    /// Synthesised by wasm-ld: runs the static constructors (cubecl registers its IR dialects
-    /// through `inventory`).
-    fn __wasm_call_ctors();
-}
-
+/// The page: mounts the app. Its engine is another wasm (`src/bin/whisker-engine.rs`).
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    // Run the constructors once, here. Without an explicit call wasm-ld treats the module as a
-    // "command" and runs every constructor again at the start of *each* export, i.e. on every
-    // call from JavaScript into the wasm (each event handler, each resolved promise): measured at
-    // over a second of the page's time during one training run. See the `inventory` crate docs.
-    unsafe { __wasm_call_ctors() };
     whisker::web::start();
 }

@@ -378,6 +378,11 @@ pub fn attached_buffer(envelope: &JsValue) -> Option<js_sys::ArrayBuffer> {
         .map(|bytes| bytes.buffer())
 }
 
+/// Where no worker starts, the engine's wasm runs on the page's thread and sets this global
+/// function: `(onReply) => onRequest`, the engine's replies going to `onReply` and the page's
+/// requests to the function it returns (see `engine::worker::offer_here`).
+pub const ENGINE_OFFER: &str = "__whiskerEngine";
+
 /// The envelope a dying worker sends: `{ fatal: <message> }`.
 pub fn encode_fatal(message: &str) -> JsValue {
     let object = js_sys::Object::new();

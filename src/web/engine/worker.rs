@@ -1,15 +1,17 @@
-//! The engine's thread. `static/worker.js` starts a dedicated module Worker that loads the same
-//! wasm as the page; `main` finds itself without a `window` and lands here. Everything heavy
-//! (decoding, preprocessing, the backbone, training) runs in this worker, so the page's thread
-//! only draws: it never blocks for the ~100-900 ms a training step or a WebGPU kernel
-//! compilation can take.
+//! The engine's thread. `static/worker.js` starts a dedicated module Worker that loads the
+//! engine's wasm (`whisker-engine`), whose `main` lands here. Everything heavy (decoding,
+//! preprocessing, the backbone, training) runs in this worker, so the page's thread only draws:
+//! it never blocks for the ~100-900 ms a training step or a WebGPU kernel compilation can take.
+//!
+//! Where the browser starts no module worker, the page loads the same wasm on its own thread
+//! instead, and [`offer_here`] hands it the engine.
 
 use super::dispatcher::Dispatcher;
 use crate::web::glue::js;
-use crate::web::protocol::{attached_buffer, encode_fatal};
+use crate::web::protocol::{ENGINE_OFFER, attached_buffer, encode_fatal};
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 /// Serves the page's requests from this worker: installs the message handler, then serves the
@@ -51,5 +53,40 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
             dispatcher.handle_message(&js::get(&event, "data"));
         }
         queued.set_length(0);
+    }
+}
+
+/// On the page's own thread (no worker): sets `globalThis.__whiskerEngine(onReply)`, which
+/// starts the engine, sends its replies to `onReply` and returns the function that takes the
+/// page's requests. The page and the engine are two wasm instances: what crosses between them is
+/// the same plain JavaScript objects a worker would be posted.
+pub fn offer_here() {
+    let _ = console_log::init_with_level(log::Level::Info);
+    let offer =
+        Closure::<dyn Fn(js_sys::Function) -> JsValue>::new(|on_reply: js_sys::Function| {
+            let fatal = on_reply.clone();
+            std::panic::set_hook(Box::new(move |info| {
+                console_error_panic_hook::hook(info);
+                let _ = fatal.call1(&JsValue::NULL, &encode_fatal(&info.to_string()));
+            }));
+            let dispatcher = Dispatcher::new(Rc::new(move |envelope| {
+                if let Err(e) = on_reply.call1(&JsValue::NULL, &envelope) {
+                    log::error!("could not answer the page: {}", js::describe(&e));
+                }
+            }));
+            Closure::<dyn Fn(JsValue)>::new(move |request: JsValue| {
+                dispatcher.handle_message(&request)
+            })
+            .into_js_value()
+        });
+    if let Err(e) = js_sys::Reflect::set(
+        &js_sys::global(),
+        &ENGINE_OFFER.into(),
+        &offer.into_js_value(),
+    ) {
+        log::error!(
+            "could not offer the engine to the page: {}",
+            js::describe(&e)
+        );
     }
 }

@@ -1,6 +1,15 @@
 //! Small helpers for reading plain JavaScript objects.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+// `import()` is syntax, not a function: a one-line module of our own does it (a snippet file
+// next to the app's JS, which the CSP's `script-src 'self'` allows; `Function` would need eval).
+#[wasm_bindgen(inline_js = "export function import_module(url) { return import(url); }")]
+extern "C" {
+    /// `import(url)`: a promise of the module's namespace object.
+    pub fn import_module(url: &str) -> js_sys::Promise;
+}
 
 /// A property of a JavaScript object, `undefined` when missing or unreadable.
 pub fn get(target: &JsValue, key: &str) -> JsValue {

@@ -4,6 +4,8 @@
 //! engine, one on its own thread: the messages are the same either way.
 
 use crate::web::glue::js;
+#[cfg(not(feature = "engine"))]
+use crate::web::protocol::ENGINE_OFFER;
 use crate::web::protocol::{Reply, Request, RequestId, decode_fatal, decode_reply, encode_request};
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
@@ -219,32 +221,30 @@ fn crash(message: String) {
     }
 }
 
-/// Starts `worker.js` next to the page's loader, telling it where the app's JS glue is, and hands
-/// it the page's own compiled wasm module: the worker neither downloads nor compiles the 33 MB
-/// again (servers that forbid caching would otherwise send it twice).
-fn start_worker() -> Result<Worker, String> {
+/// The engine's JS glue, as Trunk names a worker binary's output (`index.html`): next to the
+/// page's loader, whose URL is the page's base.
+const ENGINE_JS: &str = "whisker-engine.js";
+
+/// The absolute URL of `path`, next to the page's loader (`boot.js`).
+fn beside_loader(path: &str) -> Result<web_sys::Url, String> {
     let document = js::window().document().ok_or("no document")?;
     let script = document
         .query_selector("script[data-whisker-js]")
         .ok()
         .flatten()
         .ok_or("no app loader on this page")?;
-    let attribute = |name: &str| {
-        script
-            .get_attribute(name)
-            .ok_or_else(|| format!("the loader has no {name}"))
-    };
     let base = js::get(&script, "src")
         .as_string()
         .ok_or("the loader has no src")?;
-    let absolute = |path: &str| {
-        web_sys::Url::new_with_base(path, &base)
-            .map(|u| u.href())
-            .map_err(|e| js::describe(&e))
-    };
-    let url = web_sys::Url::new_with_base("worker.js", &base).map_err(|e| js::describe(&e))?;
-    let params = url.search_params();
-    params.set("js", &absolute(&attribute("data-whisker-js")?)?);
+    web_sys::Url::new_with_base(path, &base).map_err(|e| js::describe(&e))
+}
+
+/// Starts `worker.js` next to the page's loader, telling it where the engine's JS glue is; the
+/// worker loads the engine's wasm while the page draws.
+fn start_worker() -> Result<Worker, String> {
+    let url = beside_loader("worker.js")?;
+    url.search_params()
+        .set("js", &beside_loader(ENGINE_JS)?.href());
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     options.set_name("whisker-engine");
@@ -265,10 +265,65 @@ fn start_worker() -> Result<Worker, String> {
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
-    // worker.js waits for this before anything else; requests sent meanwhile queue there.
-    let module = js_sys::Object::new();
-    js_sys::Reflect::set(&module, &"module".into(), &wasm_bindgen::module())
-        .map_err(|e| js::describe(&e))?;
-    worker.post_message(&module).map_err(|e| js::describe(&e))?;
     Ok(worker)
+}
+
+/// The engine on the page's own thread, where no worker starts: its wasm loaded here, beside the
+/// page's (see `crate::web::engine::worker::offer_here`). Requests sent while it loads wait in
+/// order; if it cannot load, the engine is reported dead with the reason.
+#[cfg(not(feature = "engine"))]
+pub fn load_engine_here() -> Link {
+    let handler: Rc<RefCell<Option<js_sys::Function>>> = Rc::new(RefCell::new(None));
+    let queued: Rc<RefCell<Vec<JsValue>>> = Rc::new(RefCell::new(Vec::new()));
+    {
+        let (handler, queued) = (handler.clone(), queued.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            match engine_module_here().await {
+                Ok(handle) => {
+                    for request in queued.borrow_mut().drain(..) {
+                        let _ = handle.call1(&JsValue::NULL, &request);
+                    }
+                    *handler.borrow_mut() = Some(handle);
+                }
+                Err(why) => crash(format!("the engine could not start on this page: {why}")),
+            }
+        });
+    }
+    Link::Local(Rc::new(move |request: &JsValue| {
+        match handler.borrow().as_ref() {
+            Some(handle) => {
+                let _ = handle.call1(&JsValue::NULL, request);
+            }
+            None => queued.borrow_mut().push(request.clone()),
+        }
+    }))
+}
+
+/// Imports the engine's JS glue, starts its wasm, and takes the engine it offers.
+#[cfg(not(feature = "engine"))]
+async fn engine_module_here() -> Result<js_sys::Function, String> {
+    use wasm_bindgen_futures::JsFuture;
+    let url = beside_loader(ENGINE_JS)?.href();
+    let glue = JsFuture::from(js::import_module(&url))
+        .await
+        .map_err(|e| js::describe(&e))?;
+    let init = js::get(&glue, "default")
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| "the engine's glue has no init")?;
+    let started = init.call0(&JsValue::NULL).map_err(|e| js::describe(&e))?;
+    JsFuture::from(js_sys::Promise::resolve(&started))
+        .await
+        .map_err(|e| js::describe(&e))?;
+    let offer = js::get(&js_sys::global(), ENGINE_OFFER)
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| "the engine did not offer itself")?;
+    let on_reply = Closure::<dyn Fn(JsValue)>::new(|envelope: JsValue| receive(&envelope));
+    let handle = offer
+        .call1(&JsValue::NULL, on_reply.as_ref())
+        .map_err(|e| js::describe(&e))?
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| "the engine gave no request handler")?;
+    // The engine answers through it for as long as the page lives.
+    on_reply.forget();
+    Ok(handle)
 }
