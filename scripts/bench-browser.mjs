@@ -59,10 +59,11 @@ for (const f of files) {
   const sizes = {
     raw: body.length,
     gz: gzipSync(body, { level: 9 }).length,
-    br: existsSync(`${f}.br`) ? statSync(`${f}.br`).size : NaN,
+    // Files under 1 kB get no brotli copy (scripts/precompress.mjs): gzip is sent instead.
+    br: existsSync(`${f}.br`) ? statSync(`${f}.br`).size : gzipSync(body, { level: 9 }).length,
   };
   if (!onDemand(f)) for (const k of Object.keys(sums)) sums[k] += sizes[k];
-  const note = onDemand(f) ? ' (only when chosen)' : '';
+  const note = (onDemand(f) ? ' (only when chosen)' : '') + (existsSync(`${f}.br`) ? '' : ' (no brotli copy: gzip)');
   console.log(`  ${pad(f.slice(DIST.length + 1), 40)} ${pad(mb(sizes.raw), 10)} -> ${mb(sizes.gz)} / ${mb(sizes.br)}${note}`);
 }
 console.log(`  ${pad('first visit', 40)} ${pad(mb(sums.raw), 10)} -> ${mb(sums.gz)} / ${mb(sums.br)}`);
