@@ -34,7 +34,10 @@ test('offline: after one visit, a reload without network trains and predicts', {
     }, null, { timeout: 120_000, polling: 250 });
     // Activated means the install's cache.addAll resolved, yet once (CI, 2026-11-29) the page saw
     // the new cache still empty at that moment: wait a little for its entries to show.
-    const wanted = [/^\/index\.html$/, /^\/boot\.js$/, /^\/worker\.js$/, /\.wasm$/, /^\/whisker-.*\.js$/,
+    // Both wasm binaries and their glue: the page's (named with Trunk's content hash) and the
+    // engine's (named after its binary).
+    const wanted = [/^\/index\.html$/, /^\/boot\.js$/, /^\/worker\.js$/, /^\/whisker-[0-9a-f]{16}_bg\.wasm$/,
+      /^\/whisker-[0-9a-f]{16}\.js$/, /^\/whisker-engine_bg\.wasm$/, /^\/whisker-engine\.js$/,
       /^\/models\/mobilenet_v2\.i8\.bpk$/, /^\/manifest\.webmanifest$/];
     const activated = Date.now();
     let before = await cachedFiles(page);
