@@ -40,6 +40,17 @@ self.addEventListener('install', (event) => {
       await cache.addAll(
         INSTALL.map((path) => new Request(path, { cache: HASHED.test(path) ? 'default' : 'no-cache' })),
       );
+      // Chromium resolves addAll yet keeps nothing when its disk is nearly full (seen with 1.2 GB
+      // free): such an install must fail, so that the version before it (if any) keeps serving
+      // instead of being replaced by an empty cache, and the browser tries again on a later visit.
+      const kept = new Set((await cache.keys()).map((request) => new URL(request.url).pathname));
+      const missing = INSTALL.filter((path) => !kept.has(new URL(path, self.registration.scope).pathname));
+      if (missing.length > 0) {
+        await caches.delete(CACHE);
+        throw new Error(
+          `the browser kept ${INSTALL.length - missing.length} of ${INSTALL.length} files (not ${missing[0]}): is its disk full?`,
+        );
+      }
       // The new version serves the next load; no need to wait for every open tab to close.
       await self.skipWaiting();
     })(),

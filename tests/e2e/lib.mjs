@@ -57,13 +57,18 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
+// Browser profiles live in memory where the machine has /dev/shm: Chromium silently keeps none of
+// a service worker's cache when the disk under its profile is nearly full (seen with 1.2 GB free
+// on a build machine), and these tests are about the app, not about the machine's disk.
+const PROFILES = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
 /**
  * A headless Chromium with a fresh profile; `args` are added to CHROMIUM_ARGS, other `options`
  * go to Playwright's launchPersistentContext (a phone's viewport, say). Resolves to
  * { context, close() }.
  */
 export async function launch({ args = [], ...options } = {}) {
-  const profile = mkdtempSync(join(tmpdir(), 'whisker-chromium-'));
+  const profile = mkdtempSync(join(PROFILES, 'whisker-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
