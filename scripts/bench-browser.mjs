@@ -56,14 +56,12 @@ const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 console.log('\nbytes per file: as built -> gzip -9 / brotli (the copy the server sends):');
 for (const f of files) {
   const body = readFileSync(f);
-  const sizes = {
-    raw: body.length,
-    gz: gzipSync(body, { level: 9 }).length,
-    // Files under 1 kB get no brotli copy (scripts/precompress.mjs): gzip is sent instead.
-    br: existsSync(`${f}.br`) ? statSync(`${f}.br`).size : gzipSync(body, { level: 9 }).length,
-  };
+  const gz = gzipSync(body, { level: 9 }).length;
+  // Files under 1 kB get no brotli copy (scripts/precompress.mjs): gzip is sent instead.
+  const hasBr = existsSync(`${f}.br`);
+  const sizes = { raw: body.length, gz, br: hasBr ? statSync(`${f}.br`).size : gz };
   if (!onDemand(f)) for (const k of Object.keys(sums)) sums[k] += sizes[k];
-  const note = (onDemand(f) ? ' (only when chosen)' : '') + (existsSync(`${f}.br`) ? '' : ' (no brotli copy: gzip)');
+  const note = (onDemand(f) ? ' (only when chosen)' : '') + (hasBr ? '' : ' (no brotli copy: gzip)');
   console.log(`  ${pad(f.slice(DIST.length + 1), 40)} ${pad(mb(sizes.raw), 10)} -> ${mb(sizes.gz)} / ${mb(sizes.br)}${note}`);
 }
 console.log(`  ${pad('first visit', 40)} ${pad(mb(sums.raw), 10)} -> ${mb(sums.gz)} / ${mb(sums.br)}`);

@@ -3,17 +3,17 @@
 //
 // One cache per build, `whisker-<VERSION>`, for exactly the files the build wrote (FILES): the
 // page, its loader, both wasm files (page and engine) and their JS glue, the engine's worker
-// script, the style sheet, the manifest and icons, and the backbones' weights. scripts/precache.mjs fills in both constants
-// when Trunk builds (a post_build hook in Trunk.toml); VERSION hashes every file's contents, so a
-// new build changes this script, the browser installs it, it fetches the new files into a new
-// cache and drops the old caches.
+// script, the style sheet, the manifest and icons, and the backbones' weights.
+// scripts/precache.mjs fills in both constants when Trunk builds (a post_build hook in
+// Trunk.toml); VERSION hashes every file's contents, so a new build changes this script, the
+// browser installs it, it fetches the new files into a new cache and drops the old caches.
 //
 // What it costs a first visit: installing fetches the files the app needs to start (all of
 // FILES but the weights of the networks one may switch to) after the app has started. A file
 // whose name carries Trunk's content hash is taken from the browser's HTTP cache where the server
 // allows it (the page fetched it moments ago); the others are revalidated (the engine's wasm,
-// which Trunk names after its binary: a 304 where the server sends ETags, not its bytes again). Another network's
-// weights are cached the first time the page downloads them.
+// which Trunk names after its binary: a 304 where the server sends ETags, not its bytes again).
+// Another network's weights are cached the first time the page downloads them.
 //
 // The user's photos never reach it. They are read from local files or the camera and handed to
 // the engine in memory, and saved in the origin's private file system, which no service worker
