@@ -11,12 +11,13 @@ use burn::tensor::TensorData;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use whisker::cli::images::{load_input, photos_in};
+use whisker::ml::backbone::Precision;
 use whisker::ml::backbone::{Backbone, BackboneKind};
 use whisker::ml::features::{EXTRACT_BATCH, extract};
 use whisker::ml::pipeline::fit;
 use whisker::ml::settings::TrainSettings;
 use whisker::ml::trainer::{EVAL_BATCH, evaluate};
-use whisker::ml::weights::{Precision, load_record_file};
+use whisker::ml::weights::load_record_file;
 
 const CLASSES: [&str; 3] = ["cat", "dog", "other"];
 

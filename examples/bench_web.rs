@@ -21,9 +21,10 @@ mod bench {
     use std::cell::RefCell;
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
+    use whisker::ml::backbone::Precision;
     use whisker::ml::backbone::{Backbone, BackboneKind};
     use whisker::ml::features::extract as extract_features;
-    use whisker::ml::weights::{Precision, load_record, precision_of};
+    use whisker::ml::weights::{load_record, precision_of};
 
     /// Values in one preprocessed photo, `[3, 224, 224]`.
     const PER_PHOTO: usize = 3 * 224 * 224;

@@ -7,7 +7,8 @@
 use burn::prelude::*;
 use std::time::Instant;
 use whisker::ml::backbone::BackboneKind;
-use whisker::ml::weights::{Precision, load_record_file};
+use whisker::ml::backbone::Precision;
+use whisker::ml::weights::load_record_file;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

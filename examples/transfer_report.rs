@@ -16,12 +16,13 @@ use whisker::core::dataset::Split;
 use whisker::core::knn::classify;
 use whisker::core::output_check::chance_accuracy;
 use whisker::core::preprocess::Preprocess;
+use whisker::ml::backbone::Precision;
 use whisker::ml::backbone::{Backbone, BackboneKind};
 use whisker::ml::baseline::calibrated_random_backbone;
 use whisker::ml::layers::extract_pooled;
 use whisker::ml::settings::TrainSettings;
 use whisker::ml::transfer::probe_layer;
-use whisker::ml::weights::{Precision, load_record_file, random_backbone};
+use whisker::ml::weights::{load_record_file, random_backbone};
 
 use burn::prelude::*;
 

@@ -35,7 +35,7 @@ pub fn record(name: &str) -> PathBuf {
 /// The pretrained `kind` backbone from its record in `static/models/`.
 pub fn backbone(
     kind: whisker::ml::backbone::BackboneKind,
-    precision: whisker::ml::weights::Precision,
+    precision: whisker::ml::backbone::Precision,
 ) -> whisker::ml::backbone::Backbone {
     let path = record(kind.record_file(precision));
     whisker::ml::weights::load_record_file(kind, &path, &burn::tensor::Device::flex()).unwrap()

@@ -11,7 +11,7 @@ use reference::{Fixture, argmax_rows, max_abs_diff, pil_pixels, run, worst_input
 use whisker::cli::images::load_input;
 use whisker::core::preprocess::{ImageView, Preprocess, TF_LITE_STD};
 use whisker::ml::backbone::BackboneKind::EfficientNetLite0;
-use whisker::ml::weights::Precision;
+use whisker::ml::backbone::Precision;
 
 fn fixture() -> Fixture {
     reference::fixture("efficientnet_lite0_reference.safetensors")

@@ -6,7 +6,8 @@ use whisker::core::dataset::Split;
 use whisker::ml::backbone::BackboneKind;
 use whisker::ml::backbone::{Backbone, global_pool};
 use whisker::ml::model_file::{self, ModelMeta};
-use whisker::ml::pipeline::{FineTuning, fit};
+use whisker::ml::pipeline::fit;
+use whisker::ml::progress::FineTuning;
 use whisker::ml::settings::TrainSettings;
 use whisker::ml::weights::random_backbone;
 

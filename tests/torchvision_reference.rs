@@ -8,7 +8,7 @@ use reference::{Fixture, argmax_rows, max_abs_diff, pil_pixels, run, worst_input
 use whisker::cli::images::load_input;
 use whisker::core::preprocess::{IMAGENET_STD, ImageView, Preprocess};
 use whisker::ml::backbone::BackboneKind::MobileNetV2;
-use whisker::ml::weights::Precision;
+use whisker::ml::backbone::Precision;
 
 fn fixture() -> Fixture {
     reference::fixture("torchvision_reference.safetensors")

@@ -328,7 +328,7 @@ fn backend_and_backbone_requests_read_the_query() {
 #[wasm_bindgen_test]
 async fn protocol_messages_cross_the_thread_boundary() {
     use whisker::core::dataset::PhotoId;
-    use whisker::ml::pipeline::{Phase, Progress};
+    use whisker::ml::progress::{Phase, Progress};
     use whisker::web::protocol::*;
     // A request with a file, as the page posts it to the worker.
     let file = png(8, 8, "tiny.png").await;
@@ -383,7 +383,7 @@ async fn protocol_messages_cross_the_thread_boundary() {
 #[wasm_bindgen_test]
 async fn feature_map_draws_every_photo_by_class() {
     use whisker::core::dataset::PhotoId;
-    use whisker::ml::session::MapPoint;
+    use whisker::ml::reports::MapPoint;
     use whisker::web::page::components::feature_map::{FeatureMap, layout};
     use whisker::web::page::state::MapView;
 
@@ -445,7 +445,7 @@ async fn feature_map_draws_every_photo_by_class() {
         val_accuracy: Some(0.5),
         per_class: vec![Some(1.0), Some(0.0)],
         confusion: vec![vec![1, 0], vec![1, 0]],
-        stats: whisker::ml::session::RunStats {
+        stats: whisker::ml::reports::RunStats {
             train_count: 1,
             val_count: 2,
             stopped: false,
@@ -485,7 +485,7 @@ async fn feature_map_draws_every_photo_by_class() {
 /// "Compare layers" names the best cut point, the last stage on ties.
 #[wasm_bindgen_test]
 fn the_best_layer_prefers_the_last_on_ties() {
-    use whisker::ml::session::LayerRow;
+    use whisker::ml::reports::LayerRow;
     use whisker::web::page::components::layer_compare::best;
     let row = |stage, expected, accuracy| LayerRow {
         stage,
@@ -591,7 +591,8 @@ async fn fine_tunes_deep_on_webgpu_within_the_buffer_limit() {
     use whisker::core::dataset::PhotoId;
     use whisker::ml::backbone::BackboneKind;
     use whisker::ml::batch::{BatchLimits, peak_bytes};
-    use whisker::ml::session::{BackboneSource, LabelledPhoto, Session};
+    use whisker::ml::reports::LabelledPhoto;
+    use whisker::ml::session::{BackboneSource, Session};
     use whisker::ml::settings::TrainSettings;
     use whisker::web::engine::backend::{batch_limits, start_backend};
     use whisker::web::protocol::{BackendKind, BackendRequest};

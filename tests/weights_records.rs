@@ -5,7 +5,8 @@
 mod common;
 
 use whisker::ml::backbone::BackboneKind;
-use whisker::ml::weights::{Precision, load_record_file};
+use whisker::ml::backbone::Precision;
+use whisker::ml::weights::load_record_file;
 
 #[test]
 fn record_sizes_are_the_announced_download_sizes() {

@@ -255,7 +255,7 @@ mod tests {
             .unwrap()
             .to_string();
         for kind in BackboneKind::ALL {
-            let [a, b, last] = crate::ml::layers::cut_points(kind);
+            let [a, b, last] = crate::ml::cut::cut_points(kind);
             let words = format!("{a}, {b} or {last} on {}", kind.id());
             assert!(help.contains(&words), "{words:?} not in {help:?}");
         }

@@ -2,7 +2,7 @@
 
 use crate::core::dataset::DatasetError;
 use crate::ml::MlError;
-use crate::ml::session::SessionError;
+use crate::ml::reports::SessionError;
 use crate::ml::transfer::TransferError;
 use std::path::{Path, PathBuf};
 use thiserror::Error;

@@ -3,7 +3,7 @@
 use crate::core::dataset::Split;
 use crate::core::metrics::ConfusionMatrix;
 use crate::core::output_check::OutputFault;
-use crate::ml::pipeline::{FineTuning, Phase, Progress};
+use crate::ml::progress::{FineTuning, Phase, Progress};
 use crate::ml::transfer::{LayerProbe, TransferReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};

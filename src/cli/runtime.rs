@@ -4,11 +4,12 @@
 
 use super::args::{BackendArg, RunArgs};
 use super::error::CliError;
+use crate::ml::backbone::Precision;
 use crate::ml::backbone::{Backbone, BackboneKind};
 use crate::ml::features::EXTRACT_BATCH;
 use crate::ml::model_file::{self, ModelMeta};
 use crate::ml::session::{BackboneSource, Session};
-use crate::ml::weights::{self, Precision};
+use crate::ml::weights;
 use burn::prelude::*;
 use std::path::{Path, PathBuf};
 

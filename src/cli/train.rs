@@ -7,8 +7,8 @@ use super::images::load_input;
 use super::output::{self, bar, show_progress};
 use super::runtime::session;
 use crate::core::dataset::PhotoId;
-use crate::ml::pipeline::Progress;
-use crate::ml::session::LabelledPhoto;
+use crate::ml::progress::Progress;
+use crate::ml::reports::LabelledPhoto;
 
 /// Trains on `args.data_dir` and writes the model to `args.out`.
 pub fn train(args: TrainArgs) -> Result<(), CliError> {

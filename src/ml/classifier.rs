@@ -6,14 +6,14 @@
 //! so one classifier serves both; it remembers which backbone's stages it holds.
 //!
 //! A head alone may also sit on the pooled output of an earlier stage (a cut point of
-//! [`super::layers::cut_points`]); its input width is then that stage's channel count. Fine-tuned
+//! [`super::cut::cut_points`]); its input width is then that stage's channel count. Fine-tuned
 //! blocks always end in the last stage.
 
 use super::backbone::conv_norm::ConvNorm;
 use super::backbone::inverted_residual::InvertedResidual;
 use super::backbone::{Backbone, BackboneKind, global_pool};
+use super::cut::Cut;
 use super::error::MlError;
-use super::features::Cut;
 use super::head::Head;
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -37,8 +37,6 @@ pub struct Classifier {
     #[module(skip)]
     pub head_stage: usize,
 }
-
-pub use super::settings::MAX_FINE_TUNE_BLOCKS;
 
 impl Classifier {
     /// A classifier that fine-tunes the backbone's last `fine_tune_blocks` blocks, starting from
@@ -199,13 +197,6 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn stays_under_the_limit_for_every_backbone() {
-        for kind in BackboneKind::ALL {
-            assert!(kind.max_fine_tune_blocks() <= MAX_FINE_TUNE_BLOCKS);
-        }
-    }
-
     /// Fine-tuning updates weights but never the BatchNorm running statistics, on either
     /// backbone (EfficientNet-Lite's blocks also carry its lopsided padding through the fork),
     /// also when the backbone's batch norms are folded for extraction (as loaded records are).
@@ -253,7 +244,7 @@ mod tests {
     fn a_head_at_an_earlier_cut_takes_that_stages_pooled_output() {
         let device = Device::flex();
         for kind in BackboneKind::ALL {
-            let stage = crate::ml::layers::cut_points(kind)[1];
+            let stage = crate::ml::cut::cut_points(kind)[1];
             let width = kind.stage_channels(stage);
             assert_ne!(width, 1280);
             let head = HeadConfig::new(width, 3).init(&mut Rng::new(1), &device);
@@ -284,7 +275,7 @@ mod tests {
         let classifier = Classifier::new(&backbone, 1, head);
         let host = crate::block_on(to_host(&classifier)).unwrap();
         let [c, h, w] =
-            crate::ml::features::cached_shape(BackboneKind::MobileNetV2, classifier.input_stage());
+            crate::ml::cut::cached_shape(BackboneKind::MobileNetV2, classifier.input_stage());
         let x = Tensor::<4>::random([2, c, h, w], burn::tensor::Distribution::Default, &device);
         classifier
             .forward(x.clone())

@@ -79,6 +79,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cached_shapes() {
+        let m = BackboneKind::MobileNetV2;
+        assert_eq!(cached_shape(m, 18), [1280, 1, 1]);
+        assert_eq!(cached_shape(m, 15), [160, 7, 7]);
+        assert_eq!(cached_shape(m, 13), [96, 14, 14]);
+        let e = BackboneKind::EfficientNetLite0;
+        assert_eq!(cached_shape(e, 17), [1280, 1, 1]);
+        assert_eq!(cached_shape(e, 15), [192, 7, 7]);
+        assert_eq!(cached_shape(e, 11), [112, 14, 14]);
+    }
+
+    #[test]
     fn cut_points_of_each_backbone() {
         assert_eq!(cut_points(BackboneKind::MobileNetV2), [7, 14, 18]);
         for kind in BackboneKind::ALL {

@@ -2,6 +2,7 @@
 //! the backbone once: adding a photo later costs one photo, and head epochs never re-run it.
 
 use super::backbone::{Backbone, BackboneKind, global_pool};
+use super::cut::Cut;
 use super::error::MlError;
 use crate::core::dataset::PhotoId;
 use burn::prelude::*;
@@ -14,8 +15,6 @@ use std::collections::HashMap;
 /// `[96, 112, 112]` f32 activation being the largest tensor (see [`crate::ml::batch`], whose
 /// tests check it). A session caps its own batch by its device's limits too.
 pub const EXTRACT_BATCH: usize = 16;
-
-pub use super::cut::{Cut, cached_shape};
 
 /// Runs the frozen backbone up to stage `cut` on preprocessed photos, `batch` photos at a time:
 /// [`extract_cut`] at [`Cut::of`]`(cut)`, pooled at the last stage, whole before it.
@@ -191,18 +190,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cached_shapes() {
-        let m = BackboneKind::MobileNetV2;
-        assert_eq!(cached_shape(m, 18), [1280, 1, 1]);
-        assert_eq!(cached_shape(m, 15), [160, 7, 7]);
-        assert_eq!(cached_shape(m, 13), [96, 14, 14]);
-        let e = BackboneKind::EfficientNetLite0;
-        assert_eq!(cached_shape(e, 17), [1280, 1, 1]);
-        assert_eq!(cached_shape(e, 15), [192, 7, 7]);
-        assert_eq!(cached_shape(e, 11), [112, 14, 14]);
-    }
-
-    #[test]
     fn extract_matches_direct_features_and_caches() {
         let device = Device::flex();
         let a: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 7) as f32 / 7.0).collect();
@@ -255,7 +242,7 @@ mod tests {
         let a: Vec<f32> = (0..3 * 224 * 224).map(|i| (i % 11) as f32 / 11.0).collect();
         for kind in BackboneKind::ALL {
             let net = Backbone::init(kind, &device);
-            let stage = crate::ml::layers::cut_points(kind)[1];
+            let stage = crate::ml::cut::cut_points(kind)[1];
             let cut = Cut::pooled(stage);
             assert_eq!(cut.shape(kind), [kind.stage_channels(stage), 1, 1]);
             let out = crate::block_on(extract_cut(&net, &[&a], cut, 1, &device, &mut async || {}))

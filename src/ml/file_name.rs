@@ -28,3 +28,19 @@ pub fn suggested_file_name(classes: &[String]) -> String {
     }
     format!("{stem}.safetensors")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggested_names_are_safe_and_say_the_classes() {
+        let names =
+            |c: &[&str]| suggested_file_name(&c.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(names(&["Cat", "Not cat"]), "whisker-cat-notcat.safetensors");
+        assert_eq!(names(&["../x", "Dog 2"]), "whisker-x-dog2.safetensors");
+        assert_eq!(names(&["猫", "🐶"]), "whisker-model.safetensors");
+        let long = names(&["a".repeat(40).as_str(), "b".repeat(40).as_str()]);
+        assert!(long.len() <= 60 + ".safetensors".len(), "{long}");
+    }
+}

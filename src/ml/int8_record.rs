@@ -1,4 +1,4 @@
-//! The browser's backbone record ([`Precision::I8`](super::weights::Precision::I8)): the 1x1
+//! The browser's backbone record ([`Precision::I8`](super::backbone::Precision::I8)): the 1x1
 //! convolutions' weights (97% of them) stored as int8 with one f32 scale per output channel,
 //! the small depthwise and stem filters f16, BatchNorm and biases f32, and no ImageNet
 //! classifier, which transfer learning never uses.

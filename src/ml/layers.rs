@@ -12,8 +12,6 @@ use super::features::{EXTRACT_BATCH, input_batch};
 use super::trainer::read_rows;
 use burn::prelude::*;
 
-pub use super::cut::cut_points;
-
 /// Globally pooled outputs of the stages `cuts` (ascending, each a stage of `backbone`) for
 /// preprocessed photos (`inputs`, each `[3, 224, 224]`), `batch` photos per pass, in one pass up
 /// to the last cut. Returns `out[c][i]`: photo `i`'s pooled output of stage `cuts[c]`,
@@ -56,6 +54,7 @@ pub async fn extract_pooled(
 mod tests {
     use super::*;
     use crate::ml::backbone::BackboneKind;
+    use crate::ml::cut::cut_points;
 
     #[test]
     fn pooled_cuts_match_features_until() {

@@ -31,8 +31,6 @@ pub const FORMAT_VERSION: u32 = 2;
 /// The version of files whose head takes the last stage (no [`ModelMeta::cut_stage`]).
 const LAST_STAGE_FORMAT_VERSION: u32 = 1;
 
-pub use super::file_name::suggested_file_name;
-
 /// What a model file says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelMeta {
@@ -314,17 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn suggested_names_are_safe_and_say_the_classes() {
-        let names =
-            |c: &[&str]| suggested_file_name(&c.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(names(&["Cat", "Not cat"]), "whisker-cat-notcat.safetensors");
-        assert_eq!(names(&["../x", "Dog 2"]), "whisker-x-dog2.safetensors");
-        assert_eq!(names(&["猫", "🐶"]), "whisker-model.safetensors");
-        let long = names(&["a".repeat(40).as_str(), "b".repeat(40).as_str()]);
-        assert!(long.len() <= 60 + ".safetensors".len(), "{long}");
-    }
-
-    #[test]
     fn round_trip_keeps_predictions_and_meta() {
         let device = Device::flex();
         for kind in BackboneKind::ALL {
@@ -516,7 +503,7 @@ mod tests {
         let device = Device::flex();
         for kind in BackboneKind::ALL {
             let backbone = Backbone::init(kind, &device);
-            let stage = crate::ml::layers::cut_points(kind)[1];
+            let stage = crate::ml::cut::cut_points(kind)[1];
             let width = kind.stage_channels(stage);
             let head = HeadConfig::new(width, 2).init(&mut Rng::new(5), &device);
             let classifier = Classifier::head_at(kind, stage, head);
@@ -531,7 +518,7 @@ mod tests {
             assert_eq!(read, meta);
             assert_eq!(read.cut_stage, Some(stage));
             assert_eq!(read.format_version, FORMAT_VERSION);
-            assert_eq!(back.input(), crate::ml::features::Cut::pooled(stage));
+            assert_eq!(back.input(), crate::ml::cut::Cut::pooled(stage));
             assert_eq!(back.earlier_cut(), Some(stage));
 
             let images = Tensor::<4>::ones([2, 3, 224, 224], &device);

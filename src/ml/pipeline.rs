@@ -8,13 +8,14 @@ use super::batch::BatchLimits;
 use super::classifier::Classifier;
 use super::error::MlError;
 use super::head::HeadConfig;
+use super::progress::EpochStats;
+use super::progress::{FineTuning, Phase, Progress};
+use super::settings::PhaseConfig;
 use super::settings::TrainSettings;
-use super::trainer::{EVAL_BATCH, EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
+use super::trainer::{EVAL_BATCH, Evaluation, Trainer, evaluate};
 use crate::core::dataset::Split;
 use crate::core::rng::Rng;
 use burn::prelude::*;
-
-pub use super::progress::{FineTuning, Phase, Progress};
 
 /// The result of [`fit`].
 pub struct TrainOutcome {

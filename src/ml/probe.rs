@@ -6,9 +6,10 @@
 use super::classifier::Classifier;
 use super::error::MlError;
 use super::head::HeadConfig;
-use super::pipeline::{Phase, Progress};
+use super::progress::{EpochStats, Phase, Progress};
+use super::settings::PhaseConfig;
 use super::settings::TrainSettings;
-use super::trainer::{EVAL_BATCH, EpochStats, Evaluation, PhaseConfig, Trainer, evaluate};
+use super::trainer::{EVAL_BATCH, Evaluation, Trainer, evaluate};
 use crate::core::dataset::Split;
 use crate::core::rng::Rng;
 use burn::prelude::*;

@@ -9,10 +9,13 @@
 use super::backbone::{Backbone, BackboneKind};
 use super::batch::BatchLimits;
 use super::classifier::{Classifier, to_host};
+use super::cut::{Cut, cached_shape};
 use super::error::{MlError, ModelFileProblem};
-use super::features::{Cut, FeatureCache, cached_shape, extract_cut};
+use super::features::{FeatureCache, extract_cut};
 use super::model_file::{self, ModelMeta};
-use super::pipeline::{Phase, Progress, fit_within};
+use super::pipeline::fit_within;
+use super::progress::{Phase, Progress};
+use super::reports::{LabelledPhoto, RunStats, SessionError, TrainReport};
 use super::settings::TrainSettings;
 use super::trainer::{self, read_rows};
 use crate::core::dataset::{PhotoId, Split, validate_classes};
@@ -30,8 +33,6 @@ use web_time::Instant;
 mod compare;
 mod preview;
 
-pub use super::reports::{BaselineReport, LayerRow, MapPoint, PhotoPreview};
-
 /// Where the session's frozen backbone comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BackboneSource {
@@ -47,8 +48,6 @@ pub enum BackboneSource {
 /// Awaited between backbone stages and around long synchronous steps. The browser yields to its
 /// event loop there, so a Stop or a new request gets in; natively it does nothing.
 pub type Pause = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
-
-pub use super::reports::{LabelledPhoto, RunStats, SessionError, TrainReport};
 
 /// What the last training run trained on, so that the comparisons made after it
 /// ([`Session::baseline`], [`Session::compare_layers`]) use the same photos, split and settings.
@@ -700,7 +699,7 @@ mod tests {
     fn trains_and_predicts_at_an_earlier_cut_point() {
         let session = session();
         let kind = BackboneKind::MobileNetV2;
-        let stage = crate::ml::layers::cut_points(kind)[1];
+        let stage = crate::ml::cut::cut_points(kind)[1];
         assert_eq!(stage, 14);
         let photos = labelled(8);
         let run = |settings: &TrainSettings| {

@@ -275,6 +275,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stays_under_the_limit_for_every_backbone() {
+        for kind in BackboneKind::ALL {
+            assert!(kind.max_fine_tune_blocks() <= MAX_FINE_TUNE_BLOCKS);
+        }
+    }
+
+    #[test]
     fn defaults_are_the_recipe() {
         let s = TrainSettings::default();
         assert_eq!(s, TrainChoices::default().settings().unwrap());

@@ -8,6 +8,8 @@
 use super::classifier::Classifier;
 use super::error::MlError;
 use super::head::dropout_mask;
+use super::progress::EpochStats;
+use super::settings::PhaseConfig;
 use crate::core::dataset::Split;
 use crate::core::metrics::{ConfusionMatrix, argmax};
 use crate::core::rng::Rng;
@@ -15,10 +17,6 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, TensorData};
-
-pub use super::settings::PhaseConfig;
-
-pub use super::progress::EpochStats;
 
 /// Trains a [`Classifier`] on cached inputs (the cut stage's activations of every photo).
 pub struct Trainer {

@@ -8,13 +8,14 @@
 //!   ([`super::probe::fit_head`]: same settings, seeds and split), on the pretrained backbone and
 //!   on the BatchNorm-calibrated random backbone ([`super::baseline`]), whose outputs are checked
 //!   ([`crate::core::output_check`]) before its accuracy is believed;
-//! - both per cut point ([`super::layers::cut_points`]) of the pretrained backbone.
+//! - both per cut point ([`super::cut::cut_points`]) of the pretrained backbone.
 
 use super::backbone::{Backbone, BackboneKind};
 use super::baseline::calibrated_random_backbone;
+use super::cut::cut_points;
 use super::error::MlError;
 use super::features::EXTRACT_BATCH;
-use super::layers::{cut_points, extract_pooled};
+use super::layers::extract_pooled;
 use super::probe::fit_head;
 use super::settings::TrainSettings;
 use super::trainer::Evaluation;

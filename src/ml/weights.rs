@@ -6,14 +6,13 @@
 //! [`super::int8_record`]), which the browser downloads. BatchNorm stays f32 in all of them.
 //! What each backbone's files are called and where they come from is in [`BackboneKind`].
 
+use super::backbone::Precision;
 use super::backbone::{Backbone, BackboneKind};
 use super::error::MlError;
 use super::int8_record;
 use burn::prelude::*;
 use burn::store::{ApplyResult, BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot, ModuleStore};
 use burn::tensor::Bytes;
-
-pub use super::backbone::Precision;
 
 /// Regex rules mapping torchvision's state-dict keys onto our module tree.
 ///

@@ -3,15 +3,17 @@
 //! and which cut point of the pretrained backbone serves these photos best
 //! ([`crate::ml::layers`]). Both train heads only and leave the session's model alone.
 
-use super::{BaselineReport, LastRun, LayerRow, Session, SessionError, TrainingGuard};
+use super::{LastRun, Session, SessionError, TrainingGuard};
 use crate::core::dataset::PhotoId;
 use crate::core::output_check::{chance_accuracy, chance_bar, check_outputs};
 use crate::ml::backbone::Backbone;
 use crate::ml::baseline::{CALIBRATION_PHOTOS, calibrated_random_backbone};
+use crate::ml::cut::cut_points;
 use crate::ml::error::MlError;
-use crate::ml::layers::{cut_points, extract_pooled};
-use crate::ml::pipeline::{Phase, Progress};
+use crate::ml::layers::extract_pooled;
 use crate::ml::probe::fit_head;
+use crate::ml::progress::{Phase, Progress};
+use crate::ml::reports::{BaselineReport, LayerRow};
 use crate::ml::settings::TrainSettings;
 use crate::ml::transfer::{TransferError, probe_layer};
 use std::rc::Rc;

@@ -2,13 +2,14 @@
 //! (leave-one-out k-NN, [`crate::core::knn`]) and the feature map (2-D PCA, [`crate::core::pca`]),
 //! both from one similarity matrix of the photos' pooled features.
 
-use super::{LabelledPhoto, MapPoint, PhotoPreview, Session, SessionError};
+use super::{LabelledPhoto, Session, SessionError};
 use crate::core::dataset::PhotoId;
 use crate::core::knn::{KnnError, leave_one_out};
 use crate::core::pca::feature_map;
 use crate::core::similarity::SimilarityIndex;
+use crate::ml::cut::cached_shape;
 use crate::ml::error::MlError;
-use crate::ml::features::cached_shape;
+use crate::ml::reports::{MapPoint, PhotoPreview};
 
 impl Session {
     /// What the pretrained features promise before any training, after embedding the photos not

@@ -7,8 +7,9 @@ use super::load::build_session;
 use super::photos::{PhotoStore, prepare, prepare_with_copy};
 use crate::core::dataset::PhotoId;
 use crate::ml::backbone::BackboneKind;
-use crate::ml::pipeline::Progress;
-use crate::ml::session::{LabelledPhoto, PhotoPreview, Session, SessionError};
+use crate::ml::progress::Progress;
+use crate::ml::reports::{LabelledPhoto, PhotoPreview, SessionError};
+use crate::ml::session::Session;
 use crate::ml::settings::TrainSettings;
 use crate::ml::{MlError, ModelFileProblem};
 use crate::web::glue::decode::ImageSource;
@@ -427,7 +428,7 @@ impl Engine {
         id: RequestId,
         classes: &[ClassJob],
         settings: &TrainSettings,
-    ) -> Result<crate::ml::session::TrainReport, EngineError> {
+    ) -> Result<crate::ml::reports::TrainReport, EngineError> {
         let session = self.session()?;
         self.stop.set(false);
         let names: Vec<String> = classes.iter().map(|c| c.name.trim().to_string()).collect();

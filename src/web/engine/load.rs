@@ -3,8 +3,9 @@
 
 use super::backend::{batch_limits, extract_batch};
 use crate::ml::backbone::BackboneKind;
+use crate::ml::backbone::Precision;
 use crate::ml::session::{BackboneSource, Session};
-use crate::ml::weights::{Precision, load_record};
+use crate::ml::weights::load_record;
 use crate::web::glue::js::now_ms;
 use crate::web::glue::yield_now::{yield_now, yield_task};
 use crate::web::protocol::{BackendInfo, LoadError, LoadStep};
