@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds Whisker's side of the browser benchmark (examples/bench_web.rs) into target/bench-web/:
 # the release wasm (same profile, features and rustflags as the app's), wasm-bindgen, and, as
-# for the app (index.html), wasm-opt -O2 from npm's binaryen. Prints the wasm's bytes.
+# for the app (index.html), wasm-opt -O1 from npm's binaryen. Prints the wasm's bytes.
 # Usage: scripts/build-bench-wasm.sh [--wasm-opt LEVEL|0]   (0: skip wasm-opt, for quick tries)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OPT=2
+OPT=1
 if [[ ${1:-} == --wasm-opt ]]; then OPT=$2; fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/web}
 OUT=${BENCH_WASM_DIR:-target/bench-web}
