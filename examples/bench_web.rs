@@ -97,7 +97,7 @@ mod bench {
         let net = NET
             .with(|n| n.borrow().clone())
             .ok_or_else(|| JsError::new("call load() first"))?;
-        if inputs.is_empty() || inputs.len() % PER_PHOTO != 0 {
+        if inputs.is_empty() || !inputs.len().is_multiple_of(PER_PHOTO) {
             return Err(JsError::new("inputs must be N x 3 x 224 x 224 values"));
         }
         let photos: Vec<&[f32]> = inputs.chunks(PER_PHOTO).collect();
