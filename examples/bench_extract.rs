@@ -12,8 +12,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use std::time::Instant;
 use whisker::cli::images::load_input;
-use whisker::ml::backbone::BackboneKind;
-use whisker::ml::backbone::Precision;
+use whisker::ml::backbone::{BackboneKind, Precision};
 use whisker::ml::weights::load_record_file;
 
 fn main() {

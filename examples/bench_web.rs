@@ -21,8 +21,7 @@ mod bench {
     use std::cell::RefCell;
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
-    use whisker::ml::backbone::Precision;
-    use whisker::ml::backbone::{Backbone, BackboneKind};
+    use whisker::ml::backbone::{Backbone, BackboneKind, Precision};
     use whisker::ml::features::extract as extract_features;
     use whisker::ml::weights::{load_record, precision_of};
 

@@ -6,8 +6,7 @@
 
 use burn::prelude::*;
 use std::time::Instant;
-use whisker::ml::backbone::BackboneKind;
-use whisker::ml::backbone::Precision;
+use whisker::ml::backbone::{BackboneKind, Precision};
 use whisker::ml::weights::load_record_file;
 
 fn main() {

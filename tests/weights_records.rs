@@ -4,8 +4,7 @@
 
 mod common;
 
-use whisker::ml::backbone::BackboneKind;
-use whisker::ml::backbone::Precision;
+use whisker::ml::backbone::{BackboneKind, Precision};
 use whisker::ml::weights::load_record_file;
 
 #[test]

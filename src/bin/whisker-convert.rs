@@ -10,8 +10,7 @@
 mod native {
     use clap::Parser;
     use std::path::PathBuf;
-    use whisker::ml::backbone::BackboneKind;
-    use whisker::ml::backbone::Precision;
+    use whisker::ml::backbone::{BackboneKind, Precision};
     use whisker::ml::weights;
 
     /// Converts a backbone's PyTorch weights (.pth) into Whisker's burnpack records.

@@ -4,8 +4,7 @@
 
 use super::args::{BackendArg, RunArgs};
 use super::error::CliError;
-use crate::ml::backbone::Precision;
-use crate::ml::backbone::{Backbone, BackboneKind};
+use crate::ml::backbone::{Backbone, BackboneKind, Precision};
 use crate::ml::features::EXTRACT_BATCH;
 use crate::ml::model_file::{self, ModelMeta};
 use crate::ml::session::{BackboneSource, Session};

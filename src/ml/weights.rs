@@ -6,8 +6,7 @@
 //! [`super::int8_record`]), which the browser downloads. BatchNorm stays f32 in all of them.
 //! What each backbone's files are called and where they come from is in [`BackboneKind`].
 
-use super::backbone::Precision;
-use super::backbone::{Backbone, BackboneKind};
+use super::backbone::{Backbone, BackboneKind, Precision};
 use super::error::MlError;
 use super::int8_record;
 use burn::prelude::*;

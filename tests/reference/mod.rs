@@ -5,8 +5,7 @@
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use safetensors::SafeTensors;
-use whisker::ml::backbone::Precision;
-use whisker::ml::backbone::{Backbone, BackboneKind};
+use whisker::ml::backbone::{Backbone, BackboneKind, Precision};
 
 /// One backbone's reference outputs on the fixture photos.
 pub struct Fixture {

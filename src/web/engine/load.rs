@@ -2,8 +2,7 @@
 //! the network, and a warm-up pass so its kernels are compiled before the user waits on them.
 
 use super::backend::{batch_limits, extract_batch};
-use crate::ml::backbone::BackboneKind;
-use crate::ml::backbone::Precision;
+use crate::ml::backbone::{BackboneKind, Precision};
 use crate::ml::session::{BackboneSource, Session};
 use crate::ml::weights::load_record;
 use crate::web::glue::js::now_ms;
