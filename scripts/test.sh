@@ -11,6 +11,16 @@ stage() {
   [[ $1 == end ]] || echo "== $1"
 }
 
+# The native and browser tests train on the shared photos (tests/common.rs, tests/e2e/lib.mjs:
+# $WHISKER_DATA, else ../shared/data/pets from the repository root): stop now if they are not
+# there, not after the set-up and the native build.
+data=${WHISKER_DATA:-../shared/data/pets}
+if [[ ! -d $data/train/cat ]]; then
+  echo "test: the test photos are not at $data (no $data/train/cat): put the pets photos there," \
+    "or set WHISKER_DATA to their folder" >&2
+  exit 1
+fi
+
 stage "set-up"
 scripts/setup.sh
 
